@@ -1,0 +1,1 @@
+"""ConvSmith's architecture layer: spec, block registry, graph IR, builder and exporters."""

@@ -1,0 +1,44 @@
+"""A stage repeats one block N times; the first repeat may override fields (stride, width)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arch.fields import Field
+from arch.registry import REGISTRY, BlockFamily, register
+
+
+@register
+class Stage(BlockFamily):
+    name = "stage"
+    title = "Stage"
+    category = "structure"
+    doc = ("Repeats its unit block; 'first' overrides fields of the first repeat only, e.g. "
+           "{\"stride\": 2} for the down-sampling block of a ResNet or MobileNet stage.")
+    fields = (
+        Field("repeat", "int", 2, "how many times the unit is repeated", min=1, max=64),
+        Field("unit", "block", None, "the repeated block", searchable=False),
+        Field("first", "overrides", None, "field overrides for the first repeat", searchable=False),
+    )
+
+    def check(self, cfg: Any) -> list[tuple[str, str]]:
+        return [] if cfg.unit is not None else [("unit", "missing (the block to repeat)")]
+
+    def units(self, cfg: Any) -> list[Any]:
+        """The block spec of every repeat, ``first`` merged into the first one."""
+        from arch.spec import BlockSpec
+
+        first = cfg.first or {}
+        head = BlockSpec(cfg.unit.block, {**cfg.unit.params, **first}, cfg.unit.label) if first else cfg.unit
+        return [head] + [cfg.unit] * (cfg.repeat - 1)
+
+    def summary(self, cfg: Any) -> str:
+        unit = REGISTRY[cfg.unit.block]
+        first = ", first " + ", ".join(f"{k}={v}" for k, v in cfg.first.items()) if cfg.first else ""
+        return f"stage x{cfg.repeat}: {unit.summary(unit.resolve(cfg.unit.params))}{first}"
+
+    def expand(self, e, cfg, x):
+        path, module = e.scope.path, e.scope.module
+        for i, unit in enumerate(self.units(cfg)):
+            x = e.block(unit, x, f"{path}[{i}]", f"{module}.{i}")
+        return x

@@ -1,0 +1,167 @@
+"""Graph IR -> nn.Module. Submodule names are the graph's node names (``body.3.branch2.conv``)."""
+
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any
+
+import torch
+from torch import nn
+
+from arch import ops
+from arch.graph import BlockInfo, Graph, Node
+from arch.registry import family
+
+ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU",
+               "hardswish": "Hardswish", "sigmoid": "Sigmoid", "hardsigmoid": "Hardsigmoid", "tanh": "Tanh"}
+FUNCTIONAL = ("add", "mul", "concat")
+
+
+def _k(pair: tuple[int, int]) -> int | tuple[int, int]:
+    return pair[0] if pair[0] == pair[1] else tuple(pair)
+
+
+def module_spec(node: Node) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The torch.nn class name and constructor arguments of a module-backed op.
+
+    The builder instantiates it and the Python exporter prints it, so both always agree.
+    """
+    a = node.attrs
+    if node.op == "conv":
+        kw: dict[str, Any] = {"stride": _k(a["stride"])}
+        padding = a["padding"]
+        kw["padding"] = padding if padding == "same" else _k(padding)
+        if a["dilation"] != (1, 1):
+            kw["dilation"] = _k(a["dilation"])
+        if a["groups"] != 1:
+            kw["groups"] = a["groups"]
+        kw["bias"] = a["bias"]
+        if a["padding_mode"] != "zeros":
+            kw["padding_mode"] = a["padding_mode"]
+        return "Conv2d", (a["in_channels"], a["out_channels"], _k(a["kernel"])), kw
+    if node.op == "bn":
+        cls = "BatchNorm2d" if len(node.shape) == 3 else "BatchNorm1d"
+        return cls, (a["channels"],), {"eps": a["eps"], "momentum": a["momentum"]}
+    if node.op == "act":
+        return ACTIVATIONS[a["fn"]], (), {}
+    if node.op in ("maxpool", "avgpool", "nmaxpool"):
+        cls = {"maxpool": "MaxPool2d", "avgpool": "AvgPool2d", "nmaxpool": "NMaxPool2d"}[node.op]
+        kw = {"stride": _k(a["stride"]), "padding": _k(a["padding"])}
+        if a["ceil_mode"]:
+            kw["ceil_mode"] = True
+        if node.op == "nmaxpool":
+            kw["n"] = a["n"]
+        return cls, (_k(a["kernel"]),), kw
+    if node.op in ("adaptive_avgpool", "adaptive_maxpool"):
+        cls = "AdaptiveAvgPool2d" if node.op == "adaptive_avgpool" else "AdaptiveMaxPool2d"
+        return cls, (_k(a["output"]),), {}
+    if node.op == "flatten":
+        return "Flatten", (), {}
+    if node.op == "linear":
+        return "Linear", (a["in_features"], a["out_features"]), {"bias": a["bias"]}
+    if node.op == "dropout":
+        return "Dropout", (), {"p": a["p"]}
+    raise ValueError(f"op {node.op!r} of {node.name} cannot be built")
+
+
+def make_module(node: Node) -> nn.Module:
+    cls, args, kwargs = module_spec(node)
+    ctor = ops.NMaxPool2d if cls == "NMaxPool2d" else getattr(nn, cls)
+    return ctor(*args, **kwargs)
+
+
+def _cat(*xs: torch.Tensor) -> torch.Tensor:
+    return torch.cat(xs, 1)
+
+
+FUNCTIONS = {"add": operator.add, "mul": operator.mul, "concat": _cat}
+
+
+def place(root: nn.Module, path: str, module: nn.Module) -> None:
+    """Register ``module`` at a dotted path below ``root``, creating plain containers on the way."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        child = root._modules.get(part)
+        if child is None:
+            child = nn.Module()
+            root.add_module(part, child)
+        root = child
+    root.add_module(leaf, module)
+
+
+class Block(nn.Module):
+    """One spec block: its ops run in graph order; values are dropped after their last use."""
+
+    def __init__(self, info: BlockInfo, nodes: list[Node]) -> None:
+        super().__init__()
+        self.title = family(info.family).title
+        self.summary = info.summary
+        own = {n.name for n in nodes}
+        slots: dict[str, int] = {}
+        steps: list[tuple[Any, list[int]]] = []
+        for i, n in enumerate(nodes, start=1):
+            if n.op in FUNCTIONAL:
+                fn: Any = FUNCTIONS[n.op]
+            else:
+                fn = make_module(n)
+                place(self, n.name[len(info.module) + 1:], fn)
+            steps.append((fn, [slots[x] if x in own else 0 for x in n.inputs]))
+            slots[n.name] = i
+        self._out = slots.get(info.output, 0)
+        last_use: dict[int, int] = {}
+        for i, (_, ins) in enumerate(steps):
+            for s in ins:
+                last_use[s] = i
+        self._plan = [(fn, ins, [s for s in set(ins) if last_use[s] == i and s != self._out])
+                      for i, (fn, ins) in enumerate(steps)]
+
+    def _get_name(self) -> str:
+        words = re.split(r"[^A-Za-z0-9]+", self.title.split(" (")[0])
+        return "".join(w[:1].upper() + w[1:] for w in words)
+
+    def extra_repr(self) -> str:
+        return self.summary
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: list[Any] = [x] + [None] * len(self._plan)
+        for i, (fn, ins, free) in enumerate(self._plan, start=1):
+            values[i] = fn(*[values[s] for s in ins])
+            for s in free:
+                values[s] = None
+        return values[self._out]
+
+
+class ConvNet(nn.Module):
+    """A network built from a spec: ``body`` holds one module per spec block, in order."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        if graph.problems:
+            raise ValueError("cannot build a graph with problems: " + "; ".join(map(str, graph.problems)))
+        if graph.unknown_ops:
+            raise ValueError("cannot build a graph with unknown ops: " + ", ".join(graph.unknown_ops))
+        self.name = graph.name
+        self.input_shape = tuple(graph.input_shape)
+        by_parent: dict[str | None, list[BlockInfo]] = {}
+        for b in graph.blocks:
+            by_parent.setdefault(b.parent, []).append(b)
+        nodes = {n.name: n for n in graph.nodes}
+
+        def make(info: BlockInfo) -> nn.Module:
+            children = by_parent.get(info.path)
+            if children:
+                return nn.Sequential(*[make(c) for c in children])
+            return Block(info, [nodes[name] for name in info.nodes])
+
+        self.body = nn.Sequential(*[make(b) for b in by_parent.get(None, [])])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def build(spec: Any, input_shape: tuple[int, ...] | None = None) -> ConvNet:
+    """A valid spec -> its nn.Module (SpecError when the spec's shapes do not work)."""
+    from arch.expand import expand_spec
+
+    return ConvNet(expand_spec(spec, input_shape))

@@ -1,0 +1,146 @@
+"""Commands of the architecture layer: templates, validate, build, export, demo.
+
+Also the small argparse helpers every package's CLI shares (shape and spec arguments, output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+SPEC_HELP = "a spec JSON file or template:NAME (see 'convsmith templates')"
+
+
+def shape_arg(text: str) -> tuple[int, int, int]:
+    """argparse type for --input: CxHxW such as 3x224x224."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
+    if not m or min(int(g) for g in m.groups()) < 1:
+        raise argparse.ArgumentTypeError(f"expected CxHxW with positive sizes, e.g. 3x224x224 (got {text!r})")
+    c, h, w = (int(g) for g in m.groups())
+    return c, h, w
+
+
+def load_source(source: str) -> Any:
+    from arch.spec import resolve
+
+    return resolve(source)
+
+
+def write_output(path: str | None, data: str | bytes) -> None:
+    """Print to stdout, or write atomically to ``path``."""
+    from arch import io
+
+    if path is None or path == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data if data.endswith("\n") else data + "\n")
+        return
+    if isinstance(data, bytes):
+        io.write_bytes(path, data)
+    else:
+        io.write_text(path, data)
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from arch.expand import expand_spec
+    from arch.templates import load_template, names
+
+    rows = []
+    for name in names():
+        spec = load_template(name)
+        out = expand_spec(spec).output.shape
+        rows.append({"name": name, "title": spec.name, "input": list(spec.input), "classes": spec.num_classes,
+                     "blocks": len(spec.body), "output": list(out), "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        shape = "x".join(map(str, r["input"]))
+        print(f"{r['name']:<16} {r['title']:<16} {shape:>10}  {r['classes']:>5} classes  {r['description']}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from arch.expand import build_graph
+    from arch.spec import SpecError
+
+    spec = load_source(args.spec)
+    graph = build_graph(spec, args.input)
+    if graph.problems:
+        raise SpecError(graph.problems, args.spec)
+    if args.json:
+        print(json.dumps({"valid": True, "name": spec.name, "output": list(graph.output.shape)}))
+    else:
+        print(f"{args.spec}: valid ({len(spec.body)} blocks, output {'x'.join(map(str, graph.output.shape))})")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    import torch
+
+    from arch.builder import build
+
+    spec = load_source(args.spec)
+    model = build(spec, args.input)
+    shape = args.input or spec.input
+    with torch.no_grad():
+        y = model.eval()(torch.zeros(1, *shape))
+    params = sum(p.numel() for p in model.parameters())
+    if args.json:
+        print(json.dumps({"name": spec.name, "input": list(shape), "output": list(y.shape[1:]), "params": params}))
+        return 0
+    print(model)
+    print(f"input {'x'.join(map(str, shape))} -> output {'x'.join(map(str, y.shape[1:]))}, {params:,} parameters")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from arch.builder import build
+    from arch.templates import load_template, names
+
+    print("ConvSmith demo: every template built and run once on a zero input.")
+    for name in names():
+        t0 = time.perf_counter()
+        spec = load_template(name)
+        model = build(spec).eval()
+        with torch.no_grad():
+            y = model(torch.zeros(1, *spec.input))
+        params = sum(p.numel() for p in model.parameters())
+        shape = "x".join(map(str, spec.input))
+        print(f"  {name:<16} {shape:>10} -> {y.shape[1]:>4} logits  {params:>12,} params  "
+              f"{len(spec.body):>3} blocks  {1000 * (time.perf_counter() - t0):6.0f} ms")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("templates", help="list the shipped template specs",
+                       description="List the template specs shipped with ConvSmith (use them as template:NAME).")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=_templates)
+
+    p = sub.add_parser("validate", help="check a spec and list every problem",
+                       description="Validate a spec: fields, block names and shapes. Exit 1 listing every "
+                                   "problem with its spec path.")
+    p.add_argument("spec", help=SPEC_HELP)
+    p.add_argument("--input", type=shape_arg, metavar="CxHxW", help="input shape (default: the spec's)")
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("build", help="build the PyTorch module and print its tree",
+                       description="Build a spec into a torch.nn.Module, print its module tree and output shape.")
+    p.add_argument("spec", help=SPEC_HELP)
+    p.add_argument("--input", type=shape_arg, metavar="CxHxW", help="input shape (default: the spec's)")
+    p.add_argument("--json", action="store_true", help="print name, input, output and params as JSON")
+    p.set_defaults(run=_build)
+
+    p = sub.add_parser("demo", help="build every template and print a one-line summary each",
+                       description="Headless demo: build every template, run it once, print one line each.")
+    p.set_defaults(run=_demo)

@@ -1,0 +1,134 @@
+"""The graph IR: primitive ops with shapes and the spec block that made each one.
+
+Everything downstream (builder, analysis, export, diagram, search constraints) reads this, never
+the spec directly, so a torch.fx import of any model lands in the same structure.
+
+Primitive ops and their attrs (shapes exclude the batch dimension):
+  input                                       shape (C, H, W)
+  conv      in_channels out_channels kernel stride dilation groups bias padding_mode
+            pads (top, bottom, left, right); padding: the torch argument ((ph, pw) or "same")
+  bn        channels eps momentum              (2d on (C, H, W), 1d on (F,))
+  act       fn (relu relu6 leaky_relu silu gelu hardswish sigmoid hardsigmoid tanh)
+  maxpool / avgpool / nmaxpool  kernel stride padding (ph, pw) ceil_mode [n for nmaxpool]
+  adaptive_avgpool / adaptive_maxpool  output (oh, ow)
+  flatten, dropout (p), linear (in_features out_features bias)
+  add (2 inputs), mul (2 inputs: x and a (C, 1, 1) gate), concat (n inputs, channel axis)
+  unknown   (fx import only) target: what could not be mapped
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arch.errors import Problem
+
+Shape = tuple[int, ...]
+
+OPS = ("input", "conv", "bn", "act", "maxpool", "avgpool", "nmaxpool", "adaptive_avgpool",
+       "adaptive_maxpool", "flatten", "dropout", "linear", "add", "mul", "concat", "unknown")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A value flowing between ops: the node that produced it and its shape."""
+
+    node: str
+    shape: Shape
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def spatial(self) -> bool:
+        return len(self.shape) == 3
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return (self.shape[1], self.shape[2])
+
+
+@dataclass
+class Node:
+    """One primitive op. ``name`` is its module path in the built model (``body.3.branch2.conv``)."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    shape: Shape
+    attrs: dict[str, Any] = field(default_factory=dict)
+    block: str = ""  # spec path of the innermost block that made it: "body[3]", "body[4][1]"
+    family: str = ""
+
+
+@dataclass
+class BlockInfo:
+    """A spec block as expanded: where its ops are and what it did to the shape."""
+
+    path: str  # "body[4]" for a stage, "body[4][1]" for its second repeat
+    family: str
+    summary: str
+    label: str
+    module: str  # module path of the block's container: "body.4" / "body.4.1"
+    in_shape: Shape
+    out_shape: Shape
+    parent: str | None = None  # path of the enclosing stage
+    nodes: list[str] = field(default_factory=list)  # ops made directly by this block
+    output: str = ""  # the node whose value leaves the block (its input's node when it made none)
+
+
+@dataclass
+class Graph:
+    """The expanded network. ``problems`` is non-empty when expansion stopped at a bad block."""
+
+    name: str
+    input_shape: Shape
+    nodes: list[Node] = field(default_factory=list)
+    blocks: list[BlockInfo] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unknown_ops: list[str] = field(default_factory=list)  # fx import: targets it could not map
+
+    def __post_init__(self) -> None:
+        self._index: dict[str, Node] = {n.name: n for n in self.nodes}
+
+    def add(self, node: Node) -> None:
+        if node.name in self._index:
+            raise ValueError(f"duplicate node name {node.name}")
+        self.nodes.append(node)
+        self._index[node.name] = node
+
+    def node(self, name: str) -> Node:
+        return self._index[name]
+
+    def inputs_of(self, node: Node) -> list[Node]:
+        return [self._index[i] for i in node.inputs]
+
+    @property
+    def output(self) -> Node:
+        return self.nodes[-1]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def top_blocks(self) -> list[BlockInfo]:
+        return [b for b in self.blocks if b.parent is None]
+
+    def block(self, path: str) -> BlockInfo:
+        for b in self.blocks:
+            if b.path == path:
+                return b
+        raise KeyError(path)
+
+    def consumers(self) -> dict[str, list[str]]:
+        """For each node, the nodes that read its output (liveness, diagram edges)."""
+        users: dict[str, list[str]] = {n.name: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                users[i].append(n.name)
+        return users
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "x".join(str(s) for s in shape)

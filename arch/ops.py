@@ -1,0 +1,46 @@
+"""Torch modules the builder needs beyond torch.nn. Each class imports only torch, so the
+Python exporter can copy its source verbatim into a generated file."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class NMaxPool2d(nn.Module):
+    """Mean of the n largest values in each window (n=1: max pooling).
+
+    Padding and the ceil_mode tail are filled with -inf and never counted, so a window at the border
+    averages the n largest *real* values it covers (fewer when it covers fewer than n).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, n=2):
+        super().__init__()
+        self.kernel_size = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+        stride = kernel_size if stride is None else stride
+        self.stride = tuple(stride) if isinstance(stride, (tuple, list)) else (stride,) * 2
+        self.padding = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * 2
+        self.ceil_mode = bool(ceil_mode)
+        self.n = int(n)
+
+    def _out(self, size, k, s, p):
+        out = (size + 2 * p - k + (s - 1 if self.ceil_mode else 0)) // s + 1
+        if self.ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        return out
+
+    def forward(self, x):
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        h, w = x.shape[-2], x.shape[-1]
+        oh, ow = self._out(h, kh, sh, ph), self._out(w, kw, sw, pw)
+        extra_h = max(0, (oh - 1) * sh + kh - (h + 2 * ph))
+        extra_w = max(0, (ow - 1) * sw + kw - (w + 2 * pw))
+        x = F.pad(x, (pw, pw + extra_w, ph, ph + extra_h), value=float("-inf"))
+        windows = x.unfold(2, kh, sh).unfold(3, kw, sw)[:, :, :oh, :ow].flatten(-2)
+        top = windows.topk(self.n, dim=-1).values
+        real = torch.isfinite(top)
+        total = torch.where(real, top, torch.zeros_like(top)).sum(-1)
+        return total / real.sum(-1).clamp(min=1).to(top.dtype)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"ceil_mode={self.ceil_mode}, n={self.n}")
