@@ -213,8 +213,16 @@ def parse_spec(data: Any, source: str = "") -> Spec:
         search = {}
     if problems:
         raise SpecError(problems, source)
-    return Spec(name=name, input=shape, num_classes=num_classes, body=body, description=description,
+    spec = Spec(name=name, input=shape, num_classes=num_classes, body=body, description=description,
                 search=search, **extra)
+    if search:
+        from arch.search_space import parse_space
+
+        try:
+            parse_space(spec)
+        except SpecError as e:
+            raise SpecError(e.problems, source) from None
+    return spec
 
 
 # ------------------------------------------------------------------------------------------- dump
