@@ -1,0 +1,99 @@
+"""Self-contained HTML reports: one file, styles and SVG charts inline, every user string escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from analysis import compare, svg
+from analysis.formats import count, header_lines, hw, nbytes, rf_text, shape_text
+from analysis.records import CONVENTION, Report
+
+STYLE = """
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+table{border-collapse:collapse;font-size:12px;margin:8px 0}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f0f0}
+.warning{color:#9a4a00}.info{color:#2d5d8a}
+.convention{font-size:12px;color:#555}
+figure{margin:12px 0}
+"""
+
+
+def _page(title: str, body: list[str]) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] = frozenset()) -> str:
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f'<td class="n">{escape(c)}</td>' if i in numeric else f"<td>{escape(c)}</td>"
+                                   for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _lints(r: Report) -> str:
+    if not r.lints:
+        return "<p>No lints.</p>"
+    items = []
+    for x in r.lints:
+        fix = f" <em>Fix: {escape(x.fix.description)}</em>" if x.fix else ""
+        items.append(f'<li class="{escape(x.severity)}"><b>{escape(x.code)}</b> <code>{escape(x.block)}</code>: '
+                     f"{escape(x.message)}{fix}</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def rf_curve(r: Report) -> str:
+    """Receptive-field size at the output of each innermost block (height, and width when it differs).
+
+    Blocks rather than layers: inside a multi-path block the layers of a short branch would make dips.
+    """
+    parents = {b.parent for b in r.blocks}
+    steps = [(b.path, b.rf_size, b.out_shape, b.rf_whole_input) for b in r.blocks if b.path not in parents] or \
+        [(x.name, x.rf_size, x.out_shape, x.rf_whole_input) for x in r.layers]
+    spatial = [size for _, size, shape, whole in steps if len(shape) == 3 and not whole]
+    h = [(i + 1, float(s[0])) for i, s in enumerate(spatial)]
+    w = [(i + 1, float(s[1])) for i, s in enumerate(spatial)]
+    series = [("height", h)] + ([("width", w)] if w != h else [])
+    return svg.lines(series, "Receptive field growth", "block", "field size (pixels)", lambda v: f"{v:g}")
+
+
+def report(r: Report) -> str:
+    top = [b for b in r.blocks if b.parent is None]
+    head = header_lines(r)  # [what was analysed, the convention, totals...]
+    body = [f"<h1>{escape(r.name)}</h1>", f"<p>{escape(head[0])}</p>",
+            "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in head[2:]) + "</ul>",
+            f'<p class="convention">{escape(CONVENTION)}</p>',
+            "<h2>Lints</h2>", _lints(r),
+            "<h2>Per block</h2>",
+            f"<figure>{svg.bars([(b.path, b.params) for b in top], 'Parameters per block', count)}</figure>",
+            f"<figure>{svg.bars([(b.path, b.macs) for b in top], 'MACs per block', count)}</figure>",
+            f"<figure>{rf_curve(r)}</figure>",
+            _table(["block", "summary", "output", "params", "MACs", "RF", "jump", "aligned"],
+                   [[b.path, b.summary, shape_text(b.out_shape), f"{b.params:,}", count(b.macs),
+                     rf_text(b.rf_size, b.rf_whole_input), hw(b.rf_jump), "yes" if b.aligned else "no"]
+                    for b in r.blocks], {3, 4}),
+            "<h2>Per layer</h2>",
+            _table(["layer", "block", "type", "input", "output", "params", "MACs", "FLOPs", "memory", "RF", "jump",
+                    "offset"],
+                   [[x.name, x.block, x.type, shape_text(x.in_shape), shape_text(x.out_shape), f"{x.params:,}",
+                     f"{x.macs:,}", f"{x.flops:,}", nbytes(x.activation_bytes), rf_text(x.rf_size, x.rf_whole_input),
+                     hw(x.rf_jump), hw(x.rf_offset)] for x in r.layers], {5, 6, 7, 8}),
+            "<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.notes) + "</ul>"]
+    return _page(f"{r.name}: ConvSmith analysis", body)
+
+
+def comparison(reports: Sequence[Report]) -> str:
+    head = [""] + [r.name for r in reports]
+    points = [(r.name, float(r.totals.params), float(r.totals.macs)) for r in reports]
+    body = ["<h1>Comparison</h1>", f'<p class="convention">{escape(CONVENTION)}</p>',
+            "<h2>Totals</h2>", _table(head, compare.totals_rows(reports)),
+            "<h2>Stages</h2><p>Consecutive top-level blocks with the same output size.</p>",
+            _table(head, compare.stage_rows(reports)),
+            f"<figure>{svg.scatter(points, 'Parameters vs MACs', 'parameters', 'MACs', count)}</figure>",
+            "<h2>Lints</h2>"]
+    for r in reports:
+        body += [f"<h3>{escape(r.name)}</h3>", _lints(r)]
+    return _page("ConvSmith comparison", body)

@@ -1,0 +1,316 @@
+"""Lints: likely design mistakes, each on the block it concerns, with a fix where one exists.
+
+A fix is a list of (spec field path, value) edits for ``arch.paths.with_value``. It is offered only
+after it was applied to a copy of the spec, the copy expanded without problems at the analysed input
+size, and (where it can be checked) the lint's condition went away. Edits that cannot change any shape
+(a bias turned off, an identity shortcut where the shapes already match) are checked against their
+field's declaration only, so a spec with many such lints still analyses quickly on every edit.
+
+Rules: ``rf-small`` (field at the last spatial layer below the input or the stated object size),
+``stride-gt-kernel`` (a value whose every reader skips pixels), ``early-collapse`` (a 1x1 map while
+larger kernels follow), ``channels-not-multiple-of-8`` (conv and hidden linear widths; convs on 1x1
+maps such as squeeze-excitation and the classifier are exempt), ``residual-projection`` (a shortcut
+that needs a 1x1 conv), ``bn-after-bias`` (a conv bias the following batch norm cancels).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from analysis.receptive import fields, last_spatial
+from analysis.records import Fix, Lint
+from arch.errors import SpecError
+from arch.expand import build_graph
+from arch.fields import Field as FieldDecl
+from arch.graph import Graph, Node, fmt_shape
+from arch.paths import get_block, with_value
+from arch.registry import family, scale_channels
+
+if TYPE_CHECKING:
+    from analysis.records import Report
+    from arch.spec import Spec
+
+WINDOWED = ("conv", "maxpool", "avgpool", "nmaxpool")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def field_path(spec: Spec, block: str, name: str) -> tuple[str, Any] | None:
+    """The spec path that sets field ``name`` of graph block ``block`` (``body[4][1]``) and its value.
+
+    Inside a stage that is the unit's field (``body[4].unit.out``), or the ``first`` override when the
+    block is the first repeat and the override sets that field (``body[4].first.stride``).
+    """
+    idx = [int(i) for i in _INDEX.findall(block)]
+    if not block.startswith("body[") or not idx or idx[0] >= len(spec.body):
+        return None
+    bs = spec.body[idx[0]]
+    path, params = f"body[{idx[0]}]", bs.params
+    for depth, r in enumerate(idx[1:]):
+        if bs.block != "stage":
+            return None
+        first, unit = bs.params.get("first") or {}, bs.params["unit"]
+        if depth == len(idx) - 2 and r == 0 and name in first:
+            return f"{path}.first.{name}", first[name]
+        path, bs, params = path + ".unit", unit, unit.params
+    fam = family(bs.block)
+    if name not in fam.field_map:
+        return None
+    return f"{path}.{name}", params.get(name, fam.field_map[name].default)
+
+
+def _field(spec: Spec, path: str) -> FieldDecl:
+    """The declaration of the field a spec path (from ``field_path``) names."""
+    head, name = path.rsplit(".", 1)
+    if head.endswith(".first"):  # a stage's first-repeat override of its unit's field
+        head = head[: -len(".first")] + ".unit"
+    return family(get_block(spec, head).block).field_map[name]
+
+
+def _pair_value(h: int, w: int) -> int | tuple[int, int]:
+    return h if h == w else (h, w)
+
+
+def _hw(pair: tuple[Any, Any]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+class _Context:
+    """What every rule reads: the report, the spec (None for an fx graph) and lookups on the graph."""
+
+    def __init__(self, report: Report, spec: Spec | None, target: tuple[int, int] | None) -> None:
+        self.report, self.spec, self.target = report, spec, target
+        self.graph: Graph = report.graph
+        self.index = {n.name: n for n in self.graph.nodes}
+        self.order = {n.name: i for i, n in enumerate(self.graph.nodes)}
+        self.users = self.graph.consumers()
+        self._validated: dict[tuple[Any, ...], bool] = {}
+
+    def fix(self, description: str, edits: list[tuple[str, Any]],
+            check: Callable[[Graph], bool] | None = None) -> Fix | None:
+        """The fix if it applies, validates at the analysed input and (with ``check``) cures the lint.
+
+        Stage repeats share their unit's fields, so identical edits are validated once.
+        """
+        if self.spec is None or not edits:
+            return None
+        key = (tuple((p, repr(v)) for p, v in edits), check)
+        if key not in self._validated:
+            self._validated[key] = self._valid(edits, check)
+        return Fix(description, edits) if self._validated[key] else None
+
+    def neutral_fix(self, description: str, path: str, value: Any) -> Fix | None:
+        """A fix that changes no shape (a bias off, an identity shortcut where the shapes match): the value
+        is checked against the field's declaration only, without re-expanding the spec."""
+        if self.spec is None:
+            return None
+        _, reason = _field(self.spec, path).check(value)
+        return Fix(description, [(path, value)]) if reason is None else None
+
+    def _valid(self, edits: list[tuple[str, Any]], check: Callable[[Graph], bool] | None) -> bool:
+        try:
+            new = self.spec
+            for path, value in edits:
+                new = with_value(new, path, value)
+        except SpecError:
+            return False
+        graph = build_graph(new, self.report.input_shape)
+        return not graph.problems and (check is None or check(graph))
+
+    def path(self, block: str, name: str) -> tuple[str, Any] | None:
+        return field_path(self.spec, block, name) if self.spec is not None else None
+
+
+def _effective_kernel(node: Node) -> tuple[int, int]:
+    kh, kw = node.attrs["kernel"]
+    dh, dw = node.attrs.get("dilation", (1, 1))
+    return dh * (kh - 1) + 1, dw * (kw - 1) + 1
+
+
+# -------------------------------------------------------------------------------------------- rules
+def _small_field(c: _Context) -> list[Lint]:
+    rf = c.report.receptive_field
+    shape = c.graph.input_shape
+    if len(shape) != 3 or rf.layer == "input":
+        return []
+    need, what = (c.target, "object size") if c.target else ((shape[1], shape[2]), "input")
+    if rf.size[0] >= need[0] and rf.size[1] >= need[1]:
+        return []
+    block = c.index[rf.layer].block
+    message = (f"receptive field {_hw(rf.size)} at {rf.layer} is smaller than the {what} {_hw(need)}: "
+               "no unit of the last spatial layer sees a whole object; add down-sampling, larger kernels "
+               "or dilation")
+
+    def grown(graph: Graph) -> bool:
+        rf = fields(graph)
+        f = rf[last_spatial(graph, rf)]
+        return f is not None and f.size[0] >= need[0] and f.size[1] >= need[1]
+
+    fix = None
+    convs = [b for b in c.graph.blocks if b.family in ("conv", "separable")]
+    found = c.path(convs[-1].path, "dilation") if convs else None
+    for d in range(2, 9) if found is not None else ():
+        fix = c.fix(f"dilate the last convolution ({convs[-1].path}) by {d}", [(found[0], d)], grown)
+        if fix:
+            break
+    return [Lint(block, "rf-small", message, "warning", fix)]
+
+
+def _skipped_pixels(c: _Context) -> list[Lint]:
+    """A value whose every reader is a window op with stride > effective kernel: pixels never read."""
+    out = []
+    for name, users in c.users.items():
+        readers = [c.index[u] for u in users]
+        if not readers or any(r.op not in WINDOWED for r in readers):
+            continue
+        skips = []
+        for r in readers:
+            (kh, kw), (sh, sw) = _effective_kernel(r), r.attrs["stride"]
+            skips.append(sh > kh or sw > kw)
+        if not all(skips):
+            continue
+        node = readers[0]
+        (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
+        message = (f"{node.name}: stride {_hw((sh, sw))} is larger than the kernel {_hw((kh, kw))}, "
+                   f"so some pixels of {fmt_shape(c.index[name].shape)} are never seen")
+        fix = None
+        found = c.path(node.block, "kernel")
+        if found is not None:
+            fix = c.fix("grow the kernel to the stride", [(found[0], _pair_value(max(kh, sh), max(kw, sw)))])
+        if fix is None and (found := c.path(node.block, "stride")) is not None:
+            fix = c.fix("shrink the stride to the kernel", [(found[0], _pair_value(min(sh, kh), min(sw, kw)))])
+        out.append(Lint(node.block, "stride-gt-kernel", message, "warning", fix))
+    return out
+
+
+def _early_collapse(c: _Context) -> list[Lint]:
+    nodes = c.graph.nodes
+    for i, n in enumerate(nodes):
+        if n.op not in WINDOWED or len(n.shape) != 3 or n.shape[1:] != (1, 1):
+            continue
+        src = c.index[n.inputs[0]].shape
+        if src[1:] == (1, 1):
+            continue
+        wasted = [m for m in nodes[i + 1:] if m.op in WINDOWED and tuple(m.attrs["kernel"]) != (1, 1)]
+        if not wasted:
+            return []
+        message = (f"the map collapses to 1x1 at {n.name} ({_hw(src[1:])} -> 1x1) while {len(wasted)} later "
+                   f"layer(s) with larger kernels, from {wasted[0].name}, only see their centre tap")
+        found = c.path(n.block, "stride")
+        fix = None
+        if found is not None and found[1] not in (1, (1, 1), None):
+            fix = c.fix(f"stride 1 in {n.block}", [(found[0], 1)],
+                        lambda g, name=n.name: g.node(name).shape[1:] != (1, 1))
+        return [Lint(n.block, "early-collapse", message, "warning", fix)]
+    return []
+
+
+def _channel_fix(c: _Context, block: str, counts: list[int]) -> Fix | None:
+    """Round up the channel fields whose value produced the odd counts."""
+    if c.spec is None:
+        return None
+    width = c.spec.width_mult
+    edits = []
+    bs_family = c.graph.block(block).family
+    for f in family(bs_family).fields:
+        if not f.channels or f.kind != "int":
+            continue
+        found = c.path(block, f.name)
+        if found is None or not isinstance(found[1], int) or scale_channels(found[1], width) not in counts:
+            continue
+        value = found[1] + 1
+        while scale_channels(value, width) % 8:
+            value += 1
+        edits.append((found[0], value))
+    names = ", ".join(f"{p.rsplit('.', 1)[-1]} {v}" for p, v in edits)
+    return c.fix(f"round up to multiples of 8: {names}", edits)
+
+
+def _channels(c: _Context) -> list[Lint]:
+    odd: dict[str, list[tuple[str, int]]] = {}
+    for n in c.graph.nodes:
+        if n.op == "conv" and c.index[n.inputs[0]].shape[1:] != (1, 1):
+            count = n.attrs["out_channels"]
+        elif n.op == "linear" and n.family != "classifier" and n is not c.graph.output:  # logits: the task's
+            count = n.attrs["out_features"]
+        else:
+            continue
+        if count % 8:
+            odd.setdefault(n.block, []).append((n.name, count))
+    out = []
+    for block, items in odd.items():
+        listed = ", ".join(f"{name} {count}" for name, count in items)
+        message = f"channel counts not multiples of 8 (slow on tensor cores): {listed}"
+        out.append(Lint(block, "channels-not-multiple-of-8", message, "info",
+                        _channel_fix(c, block, [count for _, count in items])))
+    return out
+
+
+def _projection_of(c: _Context, side: str, other: str) -> Node | None:
+    """The 1x1 conv of a projection shortcut: ``side`` is conv (-> bn) from a value ``other`` also reads."""
+    node = c.index[side]
+    if node.op == "bn":
+        node = c.index[node.inputs[0]]
+    if node.op != "conv" or tuple(node.attrs["kernel"]) != (1, 1):
+        return None
+    source, seen, todo = node.inputs[0], set(), [other]
+    found = False
+    while todo:
+        name = todo.pop()
+        if name in (side, node.name):  # the conv feeds the other path too: not a shortcut
+            return None
+        if name == source:
+            found = True
+        elif name not in seen and c.order[name] > c.order[source]:  # earlier values cannot lead to source
+            seen.add(name)
+            todo.extend(c.index[name].inputs)
+    return node if found else None
+
+
+def _projections(c: _Context) -> list[Lint]:
+    out = []
+    for n in c.graph.nodes:
+        if n.op != "add":
+            continue
+        a, b = n.inputs
+        conv = _projection_of(c, a, b) or _projection_of(c, b, a)
+        if conv is None:
+            continue
+        names = {conv.name} | {u for u in c.users[conv.name] if c.index[u].op == "bn"}
+        params = sum(c.report.layer(x).params for x in names)
+        macs = sum(c.report.layer(x).macs for x in names)
+        src = c.index[conv.inputs[0]].shape
+        message = (f"the shortcut needs a 1x1 projection ({src[0]} -> {conv.attrs['out_channels']} channels, "
+                   f"stride {_hw(conv.attrs['stride'])}): {params:,} params, {macs:,} MACs")
+        fix = None
+        info = c.graph.block(n.block) if c.spec is not None else None
+        found = c.path(n.block, "shortcut")
+        if info is not None and found is not None and found[1] == "projection" and info.in_shape == info.out_shape:
+            fix = c.neutral_fix("use the identity shortcut (the shapes already match)", found[0], "auto")
+        out.append(Lint(n.block, "residual-projection", message, "info", fix))
+    return out
+
+
+def _wasted_bias(c: _Context) -> list[Lint]:
+    out = []
+    for n in c.graph.nodes:
+        if n.op != "conv" or not n.attrs["bias"]:
+            continue
+        users = c.users[n.name]
+        if len(users) != 1 or c.index[users[0]].op != "bn":
+            continue
+        found = c.path(n.block, "bias")
+        fix = c.neutral_fix(f"bias off in {n.block}", found[0], False) if found is not None else None
+        out.append(Lint(n.block, "bn-after-bias", f"{n.name} has a bias that the batch norm after it cancels "
+                        f"({n.attrs['out_channels']} wasted parameters)", "warning", fix))
+    return out
+
+
+RULES = (_small_field, _skipped_pixels, _early_collapse, _channels, _projections, _wasted_bias)
+
+
+def find(report: Report, spec: Spec | None, target: tuple[int, int] | None) -> list[Lint]:
+    c = _Context(report, spec, target)
+    return [lint for rule in RULES for lint in rule(c)]

@@ -1,0 +1,132 @@
+"""Receptive fields per axis, after Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional
+Neural Networks" (Distill, 2019).
+
+For each value we keep, per axis, the field size r, the jump j (input pixels between neighbouring
+units) and the centre c of unit 0's field in input pixel coordinates. A windowed op with effective
+kernel k' = d*(k-1)+1, stride s and leading padding p maps (r, j, c) to
+(r + (k'-1)*j, j*s, c + ((k'-1)/2 - p)*j); ceil_mode only adds units at the far end.
+
+* Multi-path merges (add, concat) take the envelope of the paths' fields; for aligned paths (same
+  jump and centre) that is the largest field. Paths that differ in jump or centre are flagged.
+* A multiply by a broadcast (C, 1, 1) gate (squeeze-excitation) is a channel scale: the field is the
+  other input's; the gate's global context is not counted.
+* Global pooling (adaptive pooling to 1x1), flatten and linear see the whole input; we then report the
+  input size as the size and jump and the input centre as the offset, with ``whole`` set.
+* Adaptive pooling to a size that does not divide the input has windows of two lengths: the size is
+  that of the largest window's field, the jump the average step (possibly fractional).
+* Unknown ops (fx import) are assumed element-wise over their inputs; the report notes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis.rules import adaptive_windows
+from arch.graph import Graph, Node
+
+
+@dataclass(frozen=True)
+class Field:
+    size: tuple[float, float]
+    jump: tuple[float, float]
+    centre: tuple[float, float]
+    whole: bool = False
+    aligned: bool = True  # False when this value merges paths that differ in jump or centre
+
+
+def num(x: float) -> float:
+    """Integral floats as ints, so reports print 435 rather than 435.0."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _window(f: Field, kernel: tuple[int, int], stride: tuple[int, int], lead: tuple[int, int],
+            dilation: tuple[int, int] = (1, 1)) -> Field:
+    (r0, r1), (j0, j1), (c0, c1) = f.size, f.jump, f.centre
+    k0, k1 = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)  # effective kernel - 1
+    return Field((r0 + k0 * j0, r1 + k1 * j1), (j0 * stride[0], j1 * stride[1]),
+                 (num(c0 + (k0 / 2 - lead[0]) * j0), num(c1 + (k1 / 2 - lead[1]) * j1)))
+
+
+def _adaptive(f: Field, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> Field:
+    size, jump, centre = [], [], []
+    for ax in (0, 1):
+        n, o = in_hw[ax], out_hw[ax]
+        windows = adaptive_windows(n, o)
+        k, step = max(windows), n / o
+        size.append(num(f.size[ax] + (k - 1) * f.jump[ax]))
+        centre.append(num(f.centre[ax] + (windows[0] - 1) / 2 * f.jump[ax]))
+        jump.append(num(f.jump[ax] * step))
+    return Field((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]))
+
+
+def _envelope(fields: list[Field]) -> Field:
+    if len(fields) == 1:
+        return fields[0]
+    aligned = all(f.aligned for f in fields)
+    size, jump, centre = [], [], []
+    for ax in (0, 1):
+        lo = min(f.centre[ax] - (f.size[ax] - 1) / 2 for f in fields)
+        hi = max(f.centre[ax] + (f.size[ax] - 1) / 2 for f in fields)
+        size.append(num(hi - lo + 1))
+        centre.append(num((lo + hi) / 2))
+        jumps = {f.jump[ax] for f in fields}
+        centres = {f.centre[ax] for f in fields}
+        aligned = aligned and len(jumps) == 1 and len(centres) == 1
+        jump.append(max(jumps))
+    return Field((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]), aligned=aligned)
+
+
+def whole_field(graph: Graph) -> Field:
+    shape = graph.input_shape
+    h, w = (shape[1], shape[2]) if len(shape) == 3 else (1, 1)
+    return Field((h, w), (h, w), (num((h - 1) / 2), num((w - 1) / 2)), whole=True)
+
+
+def fields(graph: Graph) -> dict[str, Field | None]:
+    """The field of every node's output value (None for a value that does not depend on the input,
+    such as a constant an fx-imported model creates)."""
+    out: dict[str, Field | None] = {}
+    whole = whole_field(graph)
+    unit = Field((1, 1), (1, 1), (0, 0))
+    index = {n.name: n for n in graph.nodes}
+    for node in graph.nodes:
+        if node.op == "input":
+            out[node.name] = unit
+            continue
+        pairs = [(out[i], index[i]) for i in node.inputs if out[i] is not None]
+        out[node.name] = _step(node, [f for f, _ in pairs], [p for _, p in pairs], whole) if pairs else None
+    return out
+
+
+def _step(node: Node, ins: list[Field], producers: list[Node], whole: Field) -> Field:
+    op, a = node.op, node.attrs
+    if op in ("bn", "act", "dropout"):  # one value in, one out, same grid
+        return ins[0]
+    if op == "mul":  # a broadcast gate is a channel scale: only full-size operands shape the field
+        full = [(f, p) for f, p in zip(ins, producers) if p.shape == node.shape]
+        ins = [f for f, _ in full] or ins
+    if any(f.whole for f in ins) or op in ("flatten", "linear"):
+        return whole
+    x = ins[0]
+    if op == "conv":
+        pads = a["pads"]
+        return _window(x, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
+    if op in ("maxpool", "avgpool", "nmaxpool"):
+        return _window(x, a["kernel"], a["stride"], a["padding"])
+    if op in ("adaptive_avgpool", "adaptive_maxpool"):
+        in_hw = producers[0].shape[1:3]
+        if tuple(a["output"]) == (1, 1) and in_hw != (1, 1):
+            return whole
+        return _adaptive(x, (in_hw[0], in_hw[1]), a["output"])
+    if op in ("add", "mul", "concat", "unknown"):
+        return _envelope(ins)
+    raise ValueError(f"no receptive-field rule for op {op!r} ({node.name})")
+
+
+def last_spatial(graph: Graph, rf: dict[str, Field | None]) -> str:
+    """The last layer whose output is a C x H x W map whose units see part (not all) of the input."""
+    for n in reversed(graph.nodes):
+        f = rf[n.name]
+        if len(n.shape) == 3 and f is not None and not f.whole:
+            return n.name
+    return "input"

@@ -1,0 +1,130 @@
+"""Per-op counting rules, in one table keyed by graph op, so spec graphs and fx-imported graphs get the
+same numbers.
+
+Each rule returns (params, buffers, macs, flops) for one sample (batch 1):
+
+* params / buffers: element counts, as ``sum(p.numel())`` over the module's parameters / buffers
+  (batch norm: weight + bias; running mean + var + num_batches_tracked). An fx-imported module called
+  more than once, or with weights tied to another module, carries ``attrs["shared_params"]`` /
+  ``attrs["shared_buffers"]``: elements already counted at another node, subtracted here.
+* macs: multiply-accumulates of conv and linear only, bias excluded (torchvision / fvcore convention).
+* flops: every op; elementary functions (exp, erf, tanh, a compare) count 1:
+  conv/linear 2 x MACs + one add per output when biased; batch norm 2 per value (folded scale and
+  shift); activations per value as in ``ACT_FLOPS``; max pool k*k - 1 compares per output, average pool
+  k*k (adds and one divide); N-max pool n selection passes (n*k*k - n(n+1)/2 compares) + n (adds and the
+  divide); adaptive pools likewise over their actual windows; add and mul 1 per value; concatenation,
+  flatten, dropout (inference) and the border copies of reflect / replicate / circular padding 0;
+  unknown ops 0 (listed as unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import prod
+
+from arch.graph import Node, Shape
+
+# FLOPs per value: relu max(x,0); relu6 min and max; leaky_relu compare + multiply; sigmoid exp, add,
+# divide; silu sigmoid * x; gelu divide, erf, add, 2 multiplies; hardsigmoid add, min, max, divide;
+# hardswish hardsigmoid * x; tanh one elementary function.
+ACT_FLOPS = {"relu": 1, "relu6": 2, "leaky_relu": 2, "sigmoid": 3, "silu": 4, "gelu": 5, "hardsigmoid": 4,
+             "hardswish": 5, "tanh": 1}
+
+Counts = tuple[int, int, int, int]
+Rule = Callable[[Node, Shape], Counts]
+
+
+def adaptive_windows(size: int, out: int) -> list[int]:
+    """Window lengths of adaptive pooling along one axis, as torch computes them."""
+    return [-(-(i + 1) * size // out) - (i * size // out) for i in range(out)]
+
+
+def numel(shape: Shape) -> int:
+    """Elements of one sample's value; 0 for an fx op that returns a tuple (its items are counted)."""
+    return prod(shape) if shape else 0
+
+
+def _params(node: Node, n: int) -> int:
+    return n - node.attrs.get("shared_params", 0)
+
+
+def _buffers(node: Node, n: int) -> int:
+    return n - node.attrs.get("shared_buffers", 0)
+
+
+def _conv(node: Node, x: Shape) -> Counts:
+    a = node.attrs
+    kh, kw = a["kernel"]
+    per_out = a["in_channels"] // a["groups"] * kh * kw
+    out = prod(node.shape)
+    macs = out * per_out
+    bias = a["bias"]
+    params = a["out_channels"] * per_out + (a["out_channels"] if bias else 0)
+    return _params(node, params), 0, macs, 2 * macs + (out if bias else 0)
+
+
+def _linear(node: Node, x: Shape) -> Counts:
+    a = node.attrs
+    macs = a["in_features"] * a["out_features"]
+    bias = a["bias"]
+    params = macs + (a["out_features"] if bias else 0)
+    return _params(node, params), 0, macs, 2 * macs + (a["out_features"] if bias else 0)
+
+
+def _bn(node: Node, x: Shape) -> Counts:
+    c = node.attrs["channels"]
+    params = 2 * c if node.attrs.get("affine", True) else 0
+    buffers = 2 * c + 1 if node.attrs.get("track_running_stats", True) else 0
+    return _params(node, params), _buffers(node, buffers), 0, 2 * prod(node.shape)
+
+
+def _act(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, ACT_FLOPS[node.attrs["fn"]] * prod(node.shape)
+
+
+def _pool(node: Node, x: Shape) -> Counts:
+    kh, kw = node.attrs["kernel"]
+    k = kh * kw
+    if node.op == "maxpool":
+        per = k - 1
+    elif node.op == "avgpool":
+        per = k
+    else:
+        n = node.attrs["n"]
+        per = n * k - n * (n + 1) // 2 + n
+    return 0, 0, 0, per * prod(node.shape)
+
+
+def _adaptive(node: Node, x: Shape) -> Counts:
+    c, h, w = x
+    oh, ow = node.attrs["output"]
+    area = sum(adaptive_windows(h, oh)) * sum(adaptive_windows(w, ow))  # values read, summed over windows
+    per_window_extra = 0 if node.op == "adaptive_avgpool" else -1  # max: one compare fewer than values
+    return 0, 0, 0, c * (area + per_window_extra * oh * ow)
+
+
+def _elementwise(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, prod(node.shape)
+
+
+def _free(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, 0
+
+
+def _unknown(node: Node, x: Shape) -> Counts:
+    a = node.attrs
+    return a.get("params", 0), a.get("buffers", 0), 0, 0
+
+
+RULES: dict[str, Rule] = {
+    "input": _free, "conv": _conv, "linear": _linear, "bn": _bn, "act": _act,
+    "maxpool": _pool, "avgpool": _pool, "nmaxpool": _pool,
+    "adaptive_avgpool": _adaptive, "adaptive_maxpool": _adaptive,
+    "add": _elementwise, "mul": _elementwise, "concat": _free, "flatten": _free, "dropout": _free,
+    "unknown": _unknown,
+}
+
+
+def frozen(node: Node, params: int) -> int:
+    """How many of a node's params do not train (fx import records requires_grad=False ones)."""
+    return min(params, node.attrs["frozen_params"]) if "frozen_params" in node.attrs else 0
