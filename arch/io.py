@@ -9,15 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    umask = os.umask(0)  # the only way to read it; done once, at import, before any worker thread
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def _mode_for(target: Path) -> int:
     """Keep an existing file's permissions; a new file gets the usual 0666 minus the umask
     (mkstemp's private 0600 would make saved specs unreadable to others)."""
     try:
         return target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
