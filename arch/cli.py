@@ -98,6 +98,24 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from arch.errors import ConvSmithError
+    from arch.export import FORMATS, export, format_for, render
+
+    fmt = args.format or (format_for(args.output) if args.output not in (None, "-") else None)
+    if fmt is None:
+        raise ConvSmithError(f"give --format ({', '.join(FORMATS)}) or an output file with a known suffix")
+    spec = load_source(args.spec)
+    if args.output in (None, "-"):
+        if fmt not in ("py", "json"):
+            raise ConvSmithError(f"--format {fmt} writes a binary file: give -o FILE")
+        write_output(None, render(spec, fmt, args.input).decode("utf-8"))
+        return 0
+    size = export(spec, fmt, args.output, args.input)
+    print(f"wrote {args.output} ({fmt}, {size:,} bytes)")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     import time
 
@@ -140,6 +158,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", type=shape_arg, metavar="CxHxW", help="input shape (default: the spec's)")
     p.add_argument("--json", action="store_true", help="print name, input, output and params as JSON")
     p.set_defaults(run=_build)
+
+    p = sub.add_parser("export", help="export a spec as PyTorch code, ONNX, TorchScript or JSON",
+                       description="Export a spec. py: one readable Python file that imports only torch, with "
+                                   "the same state_dict keys and outputs as the built model; onnx: opset 18, "
+                                   "input 'input', output 'logits', dynamic batch; torchscript: a traced archive "
+                                   "for torch.jit.load; json: the normalised spec. The file is written "
+                                   "atomically: a failed export leaves an existing file untouched.",
+                       epilog="example: convsmith export template:resnet18 --format onnx -o resnet18.onnx")
+    p.add_argument("spec", help=SPEC_HELP)
+    p.add_argument("--format", "-f", choices=("py", "onnx", "torchscript", "json"),
+                   help="output format (default: from the output file's suffix: .py .onnx .pt/.ts .json)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="output file ('-' or none: print to stdout, py and json only)")
+    p.add_argument("--input", type=shape_arg, metavar="CxHxW",
+                   help="input shape to export for (default: the spec's)")
+    p.set_defaults(run=_export)
 
     p = sub.add_parser("demo", help="build every template and print a one-line summary each",
                        description="Headless demo: build every template, run it once, print one line each.")

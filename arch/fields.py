@@ -126,7 +126,8 @@ class Field:
         if self.kind == "choice":
             return "one of " + ", ".join(show(c) for c in self.choices)
         if self.kind == "padding":
-            return "integer, [h, w], 'auto', 'same' or 'valid'"
+            rng = f" in [{show(self.min)}, {show(self.max)}]" if self.min is not None and self.max is not None else ""
+            return f"integer or [h, w]{rng}, 'auto', 'same' or 'valid'"
         return self.kind
 
 

@@ -45,51 +45,69 @@ def block_path(path: str) -> str:
     return out
 
 
-def _walk(spec: Spec, steps: list[str | int], path: str) -> tuple[BlockSpec, list[str | int]]:
-    """Follow block steps; return the innermost block and the steps left (a field, or first.field)."""
+def _walk(spec: Spec, steps: list[str | int], path: str) -> tuple[BlockSpec, list[str | int], dict[str, Any]]:
+    """Follow block steps; return the innermost block, the steps left (a field, or first.field) and
+    the stage's ``first`` overrides that apply to it (only for a first repeat, ``body[i][0]``)."""
     index = steps[1]
     assert isinstance(index, int)
     if index >= len(spec.body):
         raise SpecError(Problem(path, f"no block {index} (the body has {len(spec.body)})"))
     bs, rest = spec.body[index], steps[2:]
+    first: dict[str, Any] = {}
     while rest:
         head = rest[0]
         if bs.block == "stage" and (head == "unit" or isinstance(head, int)):
             if isinstance(head, int) and head >= bs.params.get("repeat", 2):
                 raise SpecError(Problem(path, f"the stage has {bs.params.get('repeat', 2)} repeats"))
+            first = (bs.params.get("first") or {}) if head == 0 else {}
             bs, rest = bs.params["unit"], rest[1:]
             continue
         break
-    return bs, rest
+    return bs, rest, first
 
 
 def get_block(spec: Spec, path: str) -> BlockSpec:
-    bs, rest = _walk(spec, split(path), path)
+    """The block at ``path``; for a first repeat (``body[i][0]``) a copy with the overrides applied."""
+    bs, rest, first = _walk(spec, split(path), path)
     if rest:
         raise SpecError(Problem(path, "names a field, not a block"))
-    return bs
+    return BlockSpec(bs.block, {**bs.params, **first}, bs.label) if first else bs
 
 
 def get_value(spec: Spec, path: str) -> Any:
-    """The value of a field: written, else its default."""
-    bs, rest = _walk(spec, split(path), path)
+    """The value of a field: written (or overridden, for ``body[i][0]``), else its default."""
+    bs, rest, first = _walk(spec, split(path), path)
     fam = family(bs.block)
     if len(rest) == 2 and rest[0] == "first":
         return (bs.params.get("first") or {}).get(str(rest[1]))
     if len(rest) != 1 or rest[0] not in fam.field_map:
         raise SpecError(Problem(path, f"not a field of {bs.block}"))
-    return bs.params.get(str(rest[0]), fam.field_map[str(rest[0])].default)
+    name = str(rest[0])
+    return first[name] if name in first else bs.params.get(name, fam.field_map[name].default)
 
 
 def with_value(spec: Spec, path: str, value: Any) -> Spec:
     """A copy of ``spec`` with one field set (checked against the field's declaration).
 
     Setting a field to its default still writes it explicitly; ``None`` on a first-override removes it.
+    On a first repeat (``body[i][0].stride``) a field the stage overrides is set in its ``first``,
+    so the addressed block really changes; any other field is set on the unit (every repeat).
     """
     new = copy.deepcopy(spec)
     steps = split(path)
-    bs, rest = _walk(new, steps, path)
+    if len(steps) < 3 or not isinstance(steps[-1], str):
+        raise SpecError(Problem(path, "names a block, not a field"))
+    bs, rest, first = _walk(new, steps[:-1], path)  # stop above the last step: ``.unit`` may be the field
+    rest = [*rest, steps[-1]]
     fam = family(bs.block)
+    if len(rest) == 1 and rest[0] in first:
+        f = fam.field_map[str(rest[0])]
+        first[f.name] = _checked(f, value, path)
+        problems = [Problem(f"{block_path(path)}.{name}", msg)
+                    for name, msg in fam.check(fam.resolve({**bs.params, **first}))]
+        if problems:
+            raise SpecError(problems)
+        return new
     if len(rest) == 2 and rest[0] == "first" and bs.block == "stage":
         unit = bs.params["unit"]
         f = family(unit.block).field_map.get(str(rest[1]))

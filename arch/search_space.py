@@ -41,6 +41,8 @@ TRAIN_KNOBS: dict[str, Field] = {f.name: f for f in (
     Field("optimizer", "choice", "adamw", "optimizer", choices=("sgd", "adamw")),
     Field("schedule", "choice", "onecycle", "learning-rate schedule", choices=("onecycle", "cosine", "constant")),
     Field("label_smoothing", "float", 0.0, "label smoothing", min=0.0, max=0.5),
+    Field("crop", "int", 0, "random-crop padding in pixels (0: no crop)", min=0, max=64),
+    Field("flip", "bool", False, "random horizontal flip"),
 )}
 WIDTH_MULT = Field("width_mult", "float", 1.0, "width multiplier over every channel count", min=0.05, max=8.0)
 _PRIMITIVE = (bool, int, float, str)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from arch import fields as F
-from arch.fields import Field
+from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, kxk, register
 
 
@@ -28,16 +28,19 @@ class Inception(BlockFamily):
         _width("c5r", 16, "branch 3: 1x1 reduction before the large kernel"),
         _width("c5", 32, "branch 3: large-kernel width"),
         _width("pool_proj", 32, "branch 4: 1x1 after the pooling"),
-        Field("kernel5", "pair", 5, "branch 3 kernel", min=1, max=15),
+        Field("kernel5", "pair", 5, "branch 3 kernel (odd, so the size is kept)", min=1, max=15),
         Field("pool_kernel", "int", 3, "branch 4 max-pool window (stride 1, same size)", min=1, max=15),
         F.norm(),
         F.activation(),
     )
 
     def check(self, cfg: Any) -> list[tuple[str, str]]:
+        problems = []
+        if any(k % 2 == 0 for k in as_pair(cfg.kernel5)):
+            problems.append(("kernel5", f"must be odd to keep the size (got {F.show(cfg.kernel5)})"))
         if cfg.pool_kernel % 2 == 0:
-            return [("pool_kernel", f"must be odd to keep the size (got {cfg.pool_kernel})")]
-        return []
+            problems.append(("pool_kernel", f"must be odd to keep the size (got {cfg.pool_kernel})"))
+        return problems
 
     def summary(self, cfg: Any) -> str:
         total = cfg.c1 + cfg.c3 + cfg.c5 + cfg.pool_proj
