@@ -1,0 +1,159 @@
+"""The paths inside a block, read from the graph IR (not from the family): what the diagram and the
+editor draw for inception, residual, inverted-residual and squeeze-excitation blocks alike.
+
+A block's ops form a series-parallel graph from the block's input to its output. ``structure`` walks
+it backwards: a run of single-input ops is a ``Run``; an op with several inputs (add, mul, concat) is a
+``Merge`` whose branches each go back to the nearest op that all of them share (the fork).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from arch.graph import BlockInfo, Graph, Node
+
+ACT_NAMES = {"relu": "relu", "relu6": "relu6", "leaky_relu": "leaky relu", "silu": "silu", "gelu": "gelu",
+             "hardswish": "hardswish", "sigmoid": "sigmoid", "hardsigmoid": "hardsigmoid", "tanh": "tanh"}
+
+
+@dataclass
+class Run:
+    """Consecutive single-input ops."""
+
+    nodes: list[Node]
+
+    def lines(self) -> list[str]:
+        return op_lines(self.nodes)
+
+
+@dataclass
+class Merge:
+    """An op joining branches; an empty branch is the identity (a skip connection)."""
+
+    node: Node
+    branches: list[list[Run | Merge]] = field(default_factory=list)
+
+
+Column = list[Run | Merge]
+
+
+def _hw(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _by(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else _hw(pair)
+
+
+def op_label(node: Node) -> str:
+    """A short name for one primitive op, e.g. ``conv 3x3/2, 64`` or ``max pool 3x3/2``."""
+    a = node.attrs
+    if node.op == "conv":
+        groups = a["groups"]
+        kind = "dw conv" if groups > 1 and groups == a["in_channels"] else "conv"
+        extra = f" g{groups}" if groups > 1 and kind == "conv" else ""
+        if a["dilation"] != (1, 1):
+            extra += f" d{_hw(a['dilation'])}"
+        return f"{kind} {_hw(a['kernel'])}/{_by(a['stride'])}{extra}, {a['out_channels']}"
+    if node.op in ("maxpool", "avgpool", "nmaxpool"):
+        mode = {"maxpool": "max", "avgpool": "avg", "nmaxpool": f"{a.get('n')}-max"}[node.op]
+        return f"{mode} pool {_hw(a['kernel'])}/{_by(a['stride'])}"
+    if node.op.startswith("adaptive_"):
+        return f"{node.op[9:-4]} pool to {_hw(a['output'])}"
+    if node.op == "act":
+        return ACT_NAMES.get(a["fn"], a["fn"])
+    if node.op == "linear":
+        return f"linear {a['out_features']}"
+    if node.op == "dropout":
+        return f"dropout {a['p']:g}"
+    if node.op == "unknown":
+        return str(a.get("target", "unknown"))
+    return {"mul": "multiply", "bn": "bn"}.get(node.op, node.op)
+
+
+def op_lines(nodes: list[Node]) -> list[str]:
+    """Labels of a run, with each conv / linear and its following norm and activation on one line."""
+    lines: list[list[str]] = []
+    head = ""  # op of the node that started the current line
+    for node in nodes:
+        joins = head in ("conv", "linear") and node.op in ("bn", "act")
+        if joins:
+            lines[-1].append(op_label(node))
+            if node.op == "act":
+                head = ""  # an activation closes the line
+        else:
+            lines.append([op_label(node)])
+            head = node.op
+    return [" · ".join(parts) for parts in lines]
+
+
+class Walker:
+    """Decomposes blocks of one graph; keeps the node order index shared by every block."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.order = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    def block_input(self, info: BlockInfo) -> str | None:
+        """The node whose value enters the block (None when the block made no ops)."""
+        own = set(info.nodes)
+        outside = [i for name in info.nodes for i in self.graph.node(name).inputs if i not in own]
+        return min(outside, key=self.order.__getitem__) if outside else None
+
+    def structure(self, info: BlockInfo) -> Column:
+        """The block's ops from its input to its output, as runs and merges."""
+        start = self.block_input(info)
+        if start is None:
+            return []
+        return self._column(info.output, start)
+
+    def _ancestors(self, name: str, stop: str) -> set[str]:
+        seen, todo = {name}, [name]
+        while todo:
+            cur = todo.pop()
+            if cur == stop:
+                continue
+            for i in self.graph.node(cur).inputs:
+                if i not in seen:
+                    seen.add(i)
+                    todo.append(i)
+        return seen
+
+    def _column(self, end: str, start: str) -> Column:
+        items: Column = []
+        cur = end
+        while cur != start:
+            node = self.graph.node(cur)
+            if not node.inputs:  # reached the graph input without meeting start: not in this block
+                break
+            if len(node.inputs) > 1:
+                shared = set.intersection(*(self._ancestors(i, start) for i in node.inputs))
+                fork = max(shared, key=self.order.__getitem__)
+                items.append(Merge(node, [self._column(i, fork) for i in node.inputs]))
+                cur = fork
+            else:
+                if items and isinstance(items[-1], Run):
+                    items[-1].nodes.insert(0, node)
+                else:
+                    items.append(Run([node]))
+                cur = node.inputs[0]
+        items.reverse()
+        return items
+
+    def branch_lines(self, info: BlockInfo) -> list[str]:
+        """One text line per branch of a multi-path block (its top-level merges), for the editor."""
+        out: list[str] = []
+        for item in self.structure(info):
+            if isinstance(item, Merge):
+                for branch in item.branches:
+                    text = " → ".join(line for part in branch for line in flat_lines(part))
+                    out.append(text or "identity")
+        return out
+
+
+def flat_lines(item: Run | Merge) -> list[str]:
+    """A run's lines, or a nested merge summarised as one line."""
+    if isinstance(item, Run):
+        return item.lines()
+    inner = " | ".join(" → ".join(ln for part in b for ln in flat_lines(part)) or "identity" for b in item.branches)
+    return [f"[{inner}] {op_label(item.node)}"]

@@ -1,0 +1,53 @@
+"""What every view draws after an edit, computed once: the graph, its analysis and its problems.
+
+When a shape fails the new spec has no report; the last valid one is kept as ``shown`` and marked
+stale, so the table keeps it (greyed) while the editor shows the problem on the block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analysis import Report, analyze
+from arch.errors import Problem, SpecError
+from arch.expand import build_graph
+from arch.graph import BlockInfo, Graph
+from arch.spec import Spec
+from gui.branches import Walker
+
+
+@dataclass
+class Evaluation:
+    spec: Spec
+    graph: Graph
+    report: Report | None  # None when the spec's shapes fail
+    shown: Report | None  # report to display: this one, or the last valid one (stale)
+    problems: list[Problem]
+    walker: Walker
+    _infos: dict[str, BlockInfo] | None = field(default=None, repr=False)
+
+    @property
+    def stale(self) -> bool:
+        return self.report is None
+
+    def problems_at(self, path: str) -> list[Problem]:
+        """Problems of a block and of the blocks inside it (stage repeats)."""
+        return SpecError(self.problems).at(path) if self.problems else []
+
+    def info(self, path: str) -> BlockInfo | None:
+        """The expanded block at a path (None when expansion stopped before it)."""
+        if self._infos is None:
+            self._infos = {b.path: b for b in self.graph.blocks}
+        return self._infos.get(path)
+
+
+def evaluate(spec: Spec, previous: Evaluation | None = None) -> Evaluation:
+    """Analyse the spec (the report carries its graph); when shapes fail, expand to find where."""
+    report: Report | None
+    try:
+        report = analyze(spec)  # given the spec (not a graph) so lints can offer spec fixes
+    except SpecError:
+        report = None
+    graph = report.graph if report is not None else build_graph(spec)
+    shown = report if report is not None else (previous.shown if previous is not None else None)
+    return Evaluation(spec, graph, report, shown, list(graph.problems), Walker(graph))

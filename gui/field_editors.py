@@ -1,0 +1,313 @@
+"""One editor widget per field kind, made from the field's declaration (range, choices, nullability).
+
+Every editor emits ``committed(value)`` when the person finishes an edit (Enter, focus out, a step,
+a pick) with the value in the spec's JSON form; the inspector turns it into an undoable edit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QValidator
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from arch.fields import PADDING_WORDS, Field, as_pair, show
+
+INT_LIMIT = 2**31 - 1
+
+
+class FieldEditor(QWidget):
+    """Base: a row of widgets with one value."""
+
+    committed = pyqtSignal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(4)
+        self.error: str | None = None
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        """Show a value without emitting ``committed``."""
+        raise NotImplementedError
+
+    def set_error(self, message: str | None) -> None:
+        """Mark the editor red (the inspector prints the reason below it)."""
+        if message == self.error:
+            return  # style sheets are costly to re-apply: only on a change
+        self.error = message
+        self.setStyleSheet("QSpinBox, QDoubleSpinBox, QComboBox, QLineEdit { border: 1px solid #d03030; }"
+                           if message else "")
+
+    def _commit(self, *_: Any) -> None:
+        self.committed.emit(self.value())
+
+
+def _spin(lo: float | None, hi: float | None) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(int(lo) if lo is not None else -INT_LIMIT, int(hi) if hi is not None else INT_LIMIT)
+    box.setKeyboardTracking(False)  # commit on Enter / focus out / step, not on every keystroke
+    box.setAlignment(Qt.AlignmentFlag.AlignRight)
+    box.setGroupSeparatorShown(True)
+    return box
+
+
+class IntEditor(FieldEditor):
+    def __init__(self, lo: float | None, hi: float | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = _spin(lo, hi)
+        self.row.addWidget(self.box)
+        self.box.valueChanged.connect(self._commit)
+
+    def value(self) -> int:
+        return self.box.value()
+
+    def set_value(self, value: Any) -> None:
+        self.box.blockSignals(True)
+        self.box.setValue(int(value))
+        self.box.blockSignals(False)
+
+
+class _ShortFloat(QDoubleSpinBox):
+    """A float spin box that writes 0.25 and 1e-05, not 0.2500000000."""
+
+    def textFromValue(self, v: float) -> str:  # noqa: N802 (Qt override)
+        return f"{v:g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        stripped = text.strip()
+        try:
+            float(stripped)
+            return QValidator.State.Acceptable, text, pos
+        except ValueError:
+            ok = stripped in ("", "-", ".", "-.") or stripped.lower().endswith(("e", "e-", "e+"))
+            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+
+
+class FloatEditor(FieldEditor):
+    def __init__(self, lo: float | None, hi: float | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = _ShortFloat()
+        self.box.setDecimals(12)
+        self.box.setRange(lo if lo is not None else -1e12, hi if hi is not None else 1e12)
+        self.box.setSingleStep(0.05 if hi is not None and hi <= 1 else 0.5)
+        self.box.setKeyboardTracking(False)
+        self.box.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.row.addWidget(self.box)
+        self.box.valueChanged.connect(self._commit)
+
+    def value(self) -> float:
+        return float(self.box.value())
+
+    def set_value(self, value: Any) -> None:
+        self.box.blockSignals(True)
+        self.box.setValue(float(value))
+        self.box.blockSignals(False)
+
+
+class BoolEditor(FieldEditor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox()
+        self.row.addWidget(self.box)
+        self.box.toggled.connect(self._commit)
+
+    def value(self) -> bool:
+        return self.box.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        self.box.blockSignals(True)
+        self.box.setChecked(bool(value))
+        self.box.blockSignals(False)
+
+
+class ChoiceEditor(FieldEditor):
+    def __init__(self, choices: tuple[Any, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.choices = choices
+        self.box = QComboBox()
+        for c in choices:
+            self.box.addItem(str(c))
+        self.row.addWidget(self.box)
+        self.box.activated.connect(self._commit)  # a person's pick, not a programmatic change
+
+    def value(self) -> Any:
+        return self.choices[self.box.currentIndex()]
+
+    def set_value(self, value: Any) -> None:
+        for i, c in enumerate(self.choices):
+            if c == value and type(c) is type(value):
+                self.box.setCurrentIndex(i)
+                return
+
+
+class IntsEditor(FieldEditor):
+    """Several integers side by side: [h, w] pairs (optionally linked) and the CxHxW input."""
+
+    def __init__(self, names: tuple[str, ...], lo: float | None, hi: float | None, linked: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.boxes = []
+        for i, name in enumerate(names):
+            if i:
+                self.row.addWidget(QLabel("×"))
+            box = _spin(lo, hi)
+            box.setToolTip(name)
+            box.valueChanged.connect(self._changed)
+            self.boxes.append(box)
+            self.row.addWidget(box, 1)
+        self.link: QToolButton | None = None
+        if linked:
+            self.link = QToolButton()
+            self.link.setText("=")
+            self.link.setCheckable(True)
+            self.link.setChecked(True)
+            self.link.setToolTip("linked: both sides take the same value")
+            self.row.addWidget(self.link)
+
+    def _changed(self, v: int) -> None:
+        if self.link is not None and self.link.isChecked():
+            for box in self.boxes:
+                box.blockSignals(True)
+                box.setValue(v)
+                box.blockSignals(False)
+        self._commit()
+
+    def value(self) -> Any:
+        values = [b.value() for b in self.boxes]
+        if self.link is not None:
+            return values[0] if values[0] == values[1] else values
+        return values
+
+    def set_value(self, value: Any) -> None:
+        values = list(as_pair(value)) if self.link is not None else list(value)
+        for box, v in zip(self.boxes, values):
+            box.blockSignals(True)
+            box.setValue(int(v))
+            box.blockSignals(False)
+        if self.link is not None:
+            self.link.setChecked(values[0] == values[1])
+
+
+class PaddingEditor(FieldEditor):
+    """'auto' / 'same' / 'valid', or explicit [h, w] amounts."""
+
+    EXPLICIT = "explicit"
+
+    def __init__(self, f: Field, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode = QComboBox()
+        self.mode.addItems([*PADDING_WORDS, self.EXPLICIT])
+        self.amount = IntsEditor(("h", "w"), 0, f.max, linked=True)
+        self.row.addWidget(self.mode)
+        self.row.addWidget(self.amount, 1)
+        self.mode.activated.connect(self._mode_picked)
+        self.amount.committed.connect(self._commit)
+
+    def _mode_picked(self) -> None:
+        self.amount.setEnabled(self.mode.currentText() == self.EXPLICIT)
+        self._commit()
+
+    def value(self) -> Any:
+        word = self.mode.currentText()
+        return self.amount.value() if word == self.EXPLICIT else word
+
+    def set_value(self, value: Any) -> None:
+        explicit = not isinstance(value, str)
+        self.mode.setCurrentText(self.EXPLICIT if explicit else value)
+        self.amount.setEnabled(explicit)
+        self.amount.set_value(value if explicit else 0)
+
+
+class NullableEditor(FieldEditor):
+    """A field that may be null: a 'null' box beside the editor (its doc says what null means)."""
+
+    def __init__(self, inner: FieldEditor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.inner = inner
+        self.null = QCheckBox("null")
+        self.row.addWidget(self.inner, 1)
+        self.row.addWidget(self.null)
+        self.null.toggled.connect(self._toggled)
+        self.inner.committed.connect(self._commit)
+
+    def _toggled(self, on: bool) -> None:
+        self.inner.setEnabled(not on)
+        self._commit()
+
+    def value(self) -> Any:
+        return None if self.null.isChecked() else self.inner.value()
+
+    def set_value(self, value: Any) -> None:
+        self.null.blockSignals(True)
+        self.null.setChecked(value is None)
+        self.null.blockSignals(False)
+        self.inner.setEnabled(value is not None)
+        if value is not None:
+            self.inner.set_value(value)
+
+
+class TextEditor(FieldEditor):
+    """Names, labels, descriptions: committed when editing finishes and the text changed."""
+
+    def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QLineEdit()
+        self.box.setPlaceholderText(placeholder)
+        self.row.addWidget(self.box)
+        self._shown = ""
+        self.box.editingFinished.connect(self._finished)
+
+    def _finished(self) -> None:
+        if self.box.text() != self._shown:
+            self._commit()
+
+    def value(self) -> str:
+        return self.box.text()
+
+    def set_value(self, value: Any) -> None:
+        self._shown = str(value)
+        self.box.setText(self._shown)
+
+
+def editor_for(f: Field) -> FieldEditor:
+    """The editor of a scalar field kind (int, float, bool, choice, pair, padding)."""
+    if f.kind == "int":
+        editor: FieldEditor = IntEditor(f.min, f.max)
+    elif f.kind == "float":
+        editor = FloatEditor(f.min, f.max)
+    elif f.kind == "bool":
+        editor = BoolEditor()
+    elif f.kind == "choice":
+        editor = ChoiceEditor(f.choices)
+    elif f.kind == "pair":
+        editor = IntsEditor(("h", "w"), f.min, f.max, linked=True)
+    elif f.kind == "padding":
+        editor = PaddingEditor(f)
+    else:
+        raise ValueError(f"field kind {f.kind} has no scalar editor")
+    if f.nullable:
+        editor = NullableEditor(editor)
+    editor.setToolTip(f"{f.doc} ({f.describe()}; default {show(f.default)})")
+    return editor

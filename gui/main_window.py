@@ -1,0 +1,605 @@
+"""The main window: pages in a central tab widget (the first is "Design"), documents in a tab bar on
+the design page, menus, the status bar with the current totals, files, exports, autosave and layout.
+
+Other pages (training, search, compare) join with ``add_page``; "open this spec as a new document" is
+``open_spec``. The design page is itself a QMainWindow so its docks belong to it, not to every page.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PyQt6.QtGui import QAction, QCloseEvent, QFont, QIcon, QKeySequence
+from PyQt6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QStyle,
+    QTabBar,
+    QTabWidget,
+    QToolBar,
+    QUndoView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from analysis.formats import count, hw, nbytes
+from arch import io
+from arch.errors import ConvSmithError
+from arch.registry import CATEGORIES, families
+from arch.spec import Spec, load, save
+from arch.templates import load_template, names
+from gui.analysis_table import AnalysisPanel
+from gui.diagram import DiagramView
+from gui.dialogs import Dialogs
+from gui.document import Document, Workspace
+from gui.editor import BlockActions, NetworkEditor
+from gui.evaluation import Evaluation
+from gui.inspector import Inspector
+from gui.lints import LintsPanel
+from gui.palette import Palette
+from gui.recovery import RecoveryStore
+from gui.rf_view import ReceptiveFieldView
+from gui.session import Hub, Session
+from gui.workers import BusyIndicator, Workers
+
+ORG, APP = "ConvSmith", "ConvSmith"
+MAX_RECENT = 10
+EXPORTS = (  # (arch.export format, menu text, file filter, suffix)
+    ("py", "PyTorch module (.py)…", "Python files (*.py)", ".py"),
+    ("onnx", "ONNX model (.onnx)…", "ONNX models (*.onnx)", ".onnx"),
+    ("torchscript", "TorchScript archive (.pt)…", "TorchScript archives (*.pt)", ".pt"),
+    ("html", "HTML analysis report (.html)…", "HTML files (*.html)", ".html"),
+)
+
+
+def blank_spec() -> Spec:
+    return Spec(name="Untitled", input=(3, 32, 32), num_classes=10)
+
+
+def file_stem(name: str) -> str:
+    """A file name for a network's name: 'ResNet-18' -> 'resnet-18'."""
+    return re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_") or "network"
+
+
+class DesignPage(QMainWindow):
+    """The designer: diagram in the centre, palette and editor left, inspector right, tables below."""
+
+    def __init__(self, hub: Hub, actions: BlockActions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("design")
+        self.setWindowFlags(Qt.WindowType.Widget)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+        self.documents = QTabBar()
+        self.documents.setTabsClosable(True)
+        self.documents.setDocumentMode(True)
+        self.documents.setExpanding(False)
+        self.diagram = DiagramView(hub)
+        central = QWidget()
+        v = QVBoxLayout(central)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(0)
+        v.addWidget(self.documents)
+        v.addWidget(self.diagram, 1)
+        self.setCentralWidget(central)
+
+        self.palette = Palette()
+        self.editor = NetworkEditor(hub, actions)
+        self.inspector = Inspector(hub)
+        self.analysis = AnalysisPanel(hub)
+        self.rf = ReceptiveFieldView(hub)
+        self.lints = LintsPanel(hub)
+        self.history = QUndoView(hub.undo_group)
+        self.history.setEmptyLabel("<opened>")
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.docks = {
+            "palette": self._dock("Blocks", self.palette, left),
+            "editor": self._dock("Network", self.editor, left),
+            "inspector": self._dock("Inspector", self.inspector, right),
+            "rf": self._dock("Receptive field", self.rf, right),
+            "history": self._dock("History", self.history, right),
+            "analysis": self._dock("Analysis", self.analysis, bottom),
+            "lints": self._dock("Lints", self.lints, bottom),
+        }
+        d = self.docks
+        self.splitDockWidget(d["palette"], d["editor"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["inspector"], d["rf"])
+        self.tabifyDockWidget(d["rf"], d["history"])
+        # One tabbed group only: Qt 6.11 leaves a stray, visible tab bar when a second group is made.
+        self.splitDockWidget(d["analysis"], d["lints"], Qt.Orientation.Horizontal)
+        d["inspector"].raise_()
+        self.sized = False  # default dock sizes are set once the page has its real size
+        self.palette.family_requested.connect(self.editor.insert_family)
+        self.analysis.layer_chosen.connect(self.rf.set_layer)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self.sized:
+            self.sized = True
+            d = self.docks
+            self.resizeDocks([d["palette"], d["inspector"]], [340, 380], Qt.Orientation.Horizontal)
+            self.resizeDocks([d["palette"], d["editor"]], [250, 450], Qt.Orientation.Vertical)
+            self.resizeDocks([d["analysis"]], [270], Qt.Orientation.Vertical)
+            self.resizeDocks([d["analysis"], d["lints"]], [1100, 500], Qt.Orientation.Horizontal)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None,
+                 dialogs: Dialogs | None = None, autosave_ms: int = 30_000) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings(ORG, APP)
+        if recovery_dir is None:
+            base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+            recovery_dir = Path(base or Path.home() / ".convsmith") / "recovery"
+        self.recovery = RecoveryStore(recovery_dir)
+        self.dialogs = dialogs or Dialogs()
+        self.workspace = Workspace()
+        self.sessions: dict[Document, Session] = {}
+        self.keys: dict[Document, str] = {}  # recovery-file key per document
+        self.tab_docs: list[Document] = []
+        self.hub = Hub(self)
+        self.block_actions = BlockActions(self.hub, self)
+        self.setWindowTitle("ConvSmith")
+        self.resize(1600, 1000)
+
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.setTabBarAutoHide(True)
+        self.setCentralWidget(self.pages)
+        self.design = DesignPage(self.hub, self.block_actions)
+        self.add_page(self.design, "Design", self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogListView))
+        self._status_bar()
+        self.workers = Workers(self.busy, self)
+        self._actions()
+        self._menus()
+        self._default_layout = (self.saveState(), self.design.saveState())
+        self._restore_layout()
+
+        self.workspace.subscribe(self._workspace_event)
+        self.design.documents.currentChanged.connect(self._tab_changed)
+        self.design.documents.tabCloseRequested.connect(lambda i: self.close_document(self.tab_docs[i]))
+        self.hub.evaluated.connect(self._show_totals)
+        self.hub.document_changed.connect(self._update_titles)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(autosave_ms)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+    # ================================================================ pages
+    def add_page(self, widget: QWidget, title: str, icon: QIcon | None = None) -> int:
+        """Add a top-level page (training, search, compare...) beside "Design"."""
+        return self.pages.addTab(widget, icon or QIcon(), title)
+
+    # ============================================================ documents
+    @property
+    def document(self) -> Document | None:
+        return self.workspace.current
+
+    def open_spec(self, spec: Spec, path: str | Path | None = None, dirty: bool = False) -> Document:
+        """Open a spec as a new document and show it (the search tab calls this for a trial)."""
+        return self.workspace.open(spec, path, dirty)
+
+    def new_document(self, template: str | None = None) -> Document:
+        spec = load_template(template) if template else blank_spec()
+        return self.open_spec(spec)
+
+    def open_file(self, path: str | Path | None = None) -> Document | None:
+        """Open a spec file; a bad file shows the error and changes nothing."""
+        if path is None:
+            path = self.dialogs.open_path(self, "Open spec")
+            if not path:
+                return None
+        existing = self.workspace.find(path)
+        if existing is not None:
+            self.workspace.set_current(existing)
+            return existing
+        try:
+            spec = load(path)
+        except ConvSmithError as e:
+            self.dialogs.error(self, f"Cannot open {Path(path).name}", str(e))
+            return None
+        self._add_recent(path)
+        return self.open_spec(spec, path)
+
+    def commit_pending_edit(self) -> None:
+        """A value typed in the inspector but not yet confirmed (no Enter, focus still there) is committed
+        first, so Ctrl+S, an export or closing never leaves it behind."""
+        focus = QApplication.focusWidget()
+        if focus is not None and self.design.inspector.isAncestorOf(focus):
+            focus.clearFocus()  # spin boxes and line edits commit on focus out
+            focus.setFocus()
+
+    def save(self, doc: Document | None = None) -> bool:
+        self.commit_pending_edit()
+        doc = doc or self.document
+        if doc is None:
+            return False
+        if doc.path is None:
+            return self.save_as(doc)
+        return self._write(doc, doc.path)
+
+    def save_as(self, doc: Document | None = None, path: str | Path | None = None) -> bool:
+        self.commit_pending_edit()
+        doc = doc or self.document
+        if doc is None:
+            return False
+        if path is None:
+            suggested = str(doc.path or Path.cwd() / f"{file_stem(doc.spec.name)}.json")
+            path = self.dialogs.save_path(self, "Save spec as", suggested)
+            if not path:
+                return False
+        return self._write(doc, Path(path))
+
+    def _write(self, doc: Document, path: Path) -> bool:
+        try:
+            save(doc.spec, path)
+        except (ConvSmithError, OSError) as e:
+            self.dialogs.error(self, f"Cannot save {path.name}", str(e))
+            return False
+        doc.mark_saved(path)
+        self.recovery.discard(self.keys[doc])
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def close_document(self, doc: Document) -> bool:
+        """Close one document, asking about unsaved changes; False when the person cancels."""
+        if doc.dirty:
+            answer = self.dialogs.confirm_discard(self, doc.title)
+            if answer == "cancel" or (answer == "save" and not self.save(doc)):
+                return False
+        self.recovery.discard(self.keys.pop(doc))
+        session = self.sessions.pop(doc)
+        if self.hub.session is session:
+            self.hub.set_session(None)
+        session.close()
+        self.hub.undo_group.removeStack(session.undo)
+        self.workspace.close(doc)
+        session.deleteLater()
+        if not self.workspace.documents:
+            self.new_document()
+        return True
+
+    def _workspace_event(self, event: str, doc: Document) -> None:
+        bar = self.design.documents
+        if event == "opened":
+            session = Session(doc, self)
+            self.sessions[doc] = session
+            self.keys[doc] = self.recovery.new_key()
+            self.hub.undo_group.addStack(session.undo)
+            session.document_changed.connect(self._update_titles)
+            self.tab_docs.append(doc)
+            bar.blockSignals(True)
+            bar.addTab(doc.title)
+            bar.blockSignals(False)
+        elif event == "closed":
+            index = self.tab_docs.index(doc)
+            self.tab_docs.remove(doc)
+            bar.blockSignals(True)
+            bar.removeTab(index)
+            bar.blockSignals(False)
+        elif event == "current":
+            bar.blockSignals(True)
+            bar.setCurrentIndex(self.tab_docs.index(doc))
+            bar.blockSignals(False)
+            self.hub.set_session(self.sessions[doc])
+        self._update_titles()
+
+    def _tab_changed(self, index: int) -> None:
+        if 0 <= index < len(self.tab_docs):
+            self.workspace.set_current(self.tab_docs[index])
+
+    def _update_titles(self) -> None:
+        bar = self.design.documents
+        for i, doc in enumerate(self.tab_docs):  # only on a change: a new tab text re-lays out the window
+            text = doc.title + (" *" if doc.dirty else "")
+            if bar.tabText(i) != text:
+                bar.setTabText(i, text)
+            tip = str(doc.path) if doc.path else f"{doc.spec.name} (not saved yet)"
+            if bar.tabToolTip(i) != tip:
+                bar.setTabToolTip(i, tip)
+        doc = self.document
+        if doc is not None:
+            title = f"{doc.title}[*] — ConvSmith"
+            if self.windowTitle() != title:
+                self.setWindowTitle(title)
+            if self.isWindowModified() != doc.dirty:
+                self.setWindowModified(doc.dirty)
+
+    # ============================================================ recovery
+    def autosave(self) -> None:
+        """Write every document with unsaved changes to its recovery file; drop the others'."""
+        for doc, key in self.keys.items():
+            if doc.dirty:
+                try:
+                    self.recovery.write(key, doc.spec, doc.path)
+                except OSError as e:
+                    self.statusBar().showMessage(f"Autosave failed: {e}", 10000)
+            else:
+                self.recovery.discard(key)
+
+    def offer_recovery(self) -> int:
+        """After a crash: offer the unsaved work left behind; returns how many documents came back."""
+        found = self.recovery.orphans()
+        if not found:
+            return 0
+        restored = 0
+        names = [f"{e.name}" + (f" ({e.source})" if e.source else "")
+                 + time.strftime(", autosaved %Y-%m-%d %H:%M", time.localtime(e.saved_at)) for e in found]
+        if self.dialogs.ask_restore(self, names):
+            from arch.spec import loads
+
+            for entry in found:
+                try:
+                    spec = loads(entry.text, str(entry.file))
+                except ConvSmithError as e:
+                    self.dialogs.error(self, "Cannot restore", str(e))
+                    continue
+                self.open_spec(spec, entry.source, dirty=True)
+                restored += 1
+        for entry in found:
+            self.recovery.remove(entry)
+        self.autosave()  # the restored documents are protected again at once
+        return restored
+
+    # ============================================================== exports
+    def export(self, fmt: str, path: str | Path | None = None) -> bool:
+        """Export the current spec (arch.export, or the HTML analysis report) in a worker.
+
+        Returns False when nothing was started (no document, or the person cancelled the file dialog).
+        """
+        self.commit_pending_edit()
+        doc = self.document
+        if doc is None:
+            return False
+        suffix = next(e[3] for e in EXPORTS if e[0] == fmt)
+        if path is None:
+            path = self.dialogs.save_path(self, "Export", str(Path.cwd() / f"{file_stem(doc.spec.name)}{suffix}"),
+                                          next(e[2] for e in EXPORTS if e[0] == fmt))
+            if not path:
+                return False
+        spec, target = doc.spec, Path(path)
+
+        def work() -> int:
+            if fmt == "html":  # the analysis engine's report
+                from analysis import analyze
+                from analysis.html import report
+
+                data = report(analyze(spec)).encode("utf-8")
+                io.write_bytes(target, data)
+                return len(data)
+            from arch.export import export
+
+            return export(spec, fmt, target)
+
+        self.workers.start(f"Exporting {target.name}", work,
+                           lambda n: self.statusBar().showMessage(f"Exported {target} ({nbytes(n)})", 8000),
+                           lambda e: self.dialogs.error(self, f"Cannot export {target.name}", str(e)))
+        return True
+
+    def export_diagram(self, kind: str, path: str | Path | None = None) -> bool:
+        doc = self.document
+        if doc is None:
+            return False
+        if path is None:
+            filt = "PNG images (*.png)" if kind == "png" else "SVG drawings (*.svg)"
+            path = self.dialogs.save_path(self, "Export diagram",
+                                          str(Path.cwd() / f"{file_stem(doc.spec.name)}.{kind}"), filt)
+            if not path:
+                return False
+        try:
+            (self.design.diagram.export_png if kind == "png" else self.design.diagram.export_svg)(path)
+        except OSError as e:
+            self.dialogs.error(self, "Cannot export the diagram", str(e))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 8000)
+        return True
+
+    # ======================================================== status bar
+    def _status_bar(self) -> None:
+        bar = self.statusBar()
+        self.busy = BusyIndicator()
+        bar.addWidget(self.busy)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.stats = {key: QLabel() for key in ("params", "macs", "rf", "lints")}
+        for label in self.stats.values():
+            label.setFont(mono)
+            label.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(label)
+
+    def _show_totals(self, ev: Evaluation) -> None:
+        rep = ev.shown
+        if rep is None:
+            for label in self.stats.values():
+                label.setText("—")
+            return
+        t, rf = rep.totals, rep.receptive_field
+        self.stats["params"].setText(f"{count(t.params)} params")
+        self.stats["params"].setToolTip(f"{t.params:,} parameters")
+        self.stats["macs"].setText(f"{count(t.macs)} MACs")
+        self.stats["macs"].setToolTip(f"{t.macs:,} multiply-accumulates, {t.flops:,} FLOPs")
+        self.stats["rf"].setText(f"RF {hw(rf.size)}")
+        self.stats["rf"].setToolTip(f"receptive field at {rf.layer}: {hw(rf.size)} px, "
+                                    f"jump {hw(rf.jump)} px")
+        warnings = sum(lint.severity == "warning" for lint in rep.lints)
+        self.stats["lints"].setText(f"{len(rep.lints)} lints" + (f" ({warnings} ⚠)" if warnings else ""))
+        style = "color: #9aa0a6;" if ev.stale else ""
+        for label in self.stats.values():
+            if label.styleSheet() != style:  # re-applying a style sheet re-polishes the widget
+                label.setStyleSheet(style)
+        if ev.stale:
+            self.statusBar().showMessage("Shapes fail: " + "; ".join(map(str, ev.problems)))
+        elif self.statusBar().currentMessage().startswith("Shapes fail"):
+            self.statusBar().clearMessage()
+
+    # ============================================================= actions
+    def _action(self, text: str, slot: Any, keys: Any = None, icon: QStyle.StandardPixmap | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if keys is not None:
+            action.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if tip:
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _actions(self) -> None:
+        sp, key = QStyle.StandardPixmap, QKeySequence.StandardKey
+        self.act_new = self._action("&New network", self.new_document, key.New, sp.SP_FileIcon)
+        self.act_open = self._action("&Open…", self.open_file, key.Open, sp.SP_DialogOpenButton)
+        self.act_save = self._action("&Save", self.save, key.Save, sp.SP_DialogSaveButton)
+        self.act_save_as = self._action("Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.act_close = self._action("&Close document", lambda: self.document and self.close_document(self.document),
+                                      key.Close)
+        self.act_quit = self._action("&Quit", self.close, key.Quit)
+        self.act_undo = self.hub.undo_group.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([QKeySequence(key.Undo)])
+        self.act_undo.setIcon(self.style().standardIcon(sp.SP_ArrowBack))
+        self.act_redo = self.hub.undo_group.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_redo.setIcon(self.style().standardIcon(sp.SP_ArrowForward))
+        diagram = self.design.diagram
+        self.act_fit = self._action("&Fit diagram", diagram.fit_all, "Ctrl+0", sp.SP_TitleBarMaxButton)
+        self.act_fit_width = self._action("Fit diagram &width", diagram.fit_width, "Ctrl+9")
+        self.act_zoom_in = self._action("Zoom &in", lambda: diagram.zoom(1.25), key.ZoomIn)
+        self.act_zoom_out = self._action("Zoom &out", lambda: diagram.zoom(0.8), key.ZoomOut)
+        for action in (self.act_undo, self.act_redo, *self.block_actions.all):
+            self.addAction(action)
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addAction(self.act_new)
+        templates = file.addMenu("New from &template")
+        for name in names():
+            templates.addAction(self._action(load_template(name).name, lambda n=name: self.new_document(n),
+                                             tip=f"template:{name}"))
+        file.addAction(self.act_open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        file.addAction(self.act_save)
+        file.addAction(self.act_save_as)
+        export = file.addMenu("&Export")
+        for fmt, text, _, _ in EXPORTS:
+            export.addAction(self._action(text, lambda f=fmt: self.export(f)))
+        export.addSeparator()
+        export.addAction(self._action("Diagram as PNG…", lambda: self.export_diagram("png")))
+        export.addAction(self._action("Diagram as SVG…", lambda: self.export_diagram("svg")))
+        file.addSeparator()
+        file.addAction(self.act_close)
+        file.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.act_undo)
+        edit.addAction(self.act_redo)
+        edit.addSeparator()
+        for action in self.block_actions.all:
+            edit.addAction(action)
+        insert = bar.addMenu("&Insert")
+        for category in CATEGORIES:
+            sub: QMenu = insert.addMenu(category.capitalize())
+            for fam in families():
+                if fam.category == category:
+                    sub.addAction(self._action(fam.title, lambda n=fam.name: self.design.editor.insert_family(n),
+                                               tip=fam.doc))
+
+        view = bar.addMenu("&View")
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_fit_width):
+            view.addAction(action)
+        view.addSeparator()
+        for dock in self.design.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self._action("Reset layout", self.reset_layout))
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About ConvSmith", lambda: self.dialogs.info(
+            self, "About ConvSmith", "ConvSmith: design, analyse, train and search convolutional networks.\n"
+            "A network is described once, as data (a spec); everything else is derived from it.")))
+
+        tools = QToolBar("Main")
+        tools.setObjectName("toolbar-main")
+        tools.setMovable(False)
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                       *self.block_actions.all[:4], None, self.act_fit):
+            if action is None:
+                tools.addSeparator()
+            else:
+                tools.addAction(action)
+        self.addToolBar(tools)
+
+    # =========================================================== recent
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+
+    def _add_recent(self, path: str | Path) -> None:
+        text = str(Path(path).resolve())
+        files = [text] + [f for f in self.recent_files() if f != text]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            self.recent_menu.addAction(self._action(f, lambda p=f: self.open_file(p)))
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # =========================================================== layout
+    def _restore_layout(self) -> None:
+        for key, restore in (("window/geometry", self.restoreGeometry), ("window/state", self.restoreState),
+                             ("design/state", self.design.restoreState)):
+            value = self.settings.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+                self.design.sized = True
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("design/state", self.design.saveState())
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_layout[0])
+        self.design.restoreState(self._default_layout[1])
+        for dock in self.design.docks.values():
+            dock.show()
+
+    # ============================================================ close
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.commit_pending_edit()
+        for doc in list(self.workspace.documents):
+            if doc.dirty:
+                self.workspace.set_current(doc)
+                answer = self.dialogs.confirm_discard(self, doc.title)
+                if answer == "cancel" or (answer == "save" and not self.save(doc)):
+                    event.ignore()
+                    return
+        self.save_layout()
+        self.hub.set_session(None)  # widgets losing focus while the window goes must not edit any more
+        self.autosave_timer.stop()
+        self.workers.wait()
+        for key in self.keys.values():
+            self.recovery.discard(key)
+        event.accept()
