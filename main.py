@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("arch.cli",)
+COMMAND_MODULES = ("arch.cli", "analysis.cli", "training.cli", "search.cli", "gui.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from analysis import lints as lint_rules
-from analysis.memory import DTYPE_BYTES, peak_inference_bytes, training_bytes
-from analysis.receptive import Field, fields, last_spatial
+from analysis import parts
+from analysis.memory import DTYPE_BYTES
+from analysis.receptive import UNIT, Field, last_spatial, whole_field
 from analysis.records import BlockRecord, LayerRecord, ReceptiveField, Report, Totals
-from analysis.rules import RULES, frozen, numel
-from arch.errors import ConvSmithError
-from arch.expand import expand_spec
+from arch.errors import ConvSmithError, SpecError
+from arch.expand import Expansion, expand
 from arch.graph import Graph, Shape
 from arch.spec import Spec
 
@@ -29,14 +29,14 @@ def _pair(value: Any, what: str) -> tuple[int, int]:
     raise ConvSmithError(f"{what} must be a positive integer or (h, w) (got {value!r})")
 
 
-def _graph(source: Spec | Graph, input_shape: Shape | None) -> Graph:
+def _graph(source: Spec | Graph, input_shape: Shape | None) -> tuple[Graph, Expansion | None]:
     if isinstance(source, Graph):
         if input_shape is not None and tuple(input_shape) != tuple(source.input_shape):
             raise ConvSmithError(f"this graph was traced at input {source.input_shape}; import it again at "
                                  f"{tuple(input_shape)} instead of passing input_shape")
         if source.problems:
             raise ConvSmithError("cannot analyse a graph with problems: " + "; ".join(map(str, source.problems)))
-        return source
+        return source, None
     if not isinstance(source, Spec):
         raise ConvSmithError(f"analyze needs a Spec or a Graph (got {type(source).__name__})")
     if input_shape is not None:
@@ -44,7 +44,10 @@ def _graph(source: Spec | Graph, input_shape: Shape | None) -> Graph:
         if len(shape) != 3 or not all(isinstance(s, int) and s >= 1 for s in shape):
             raise ConvSmithError(f"input_shape must be (C, H, W) with positive sizes (got {input_shape!r})")
         input_shape = shape
-    return expand_spec(source, input_shape)
+    expansion = expand(source, input_shape)
+    if expansion.graph.problems:
+        raise SpecError(expansion.graph.problems)
+    return expansion.graph, expansion
 
 
 def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int = 1, dtype: str = "float32",
@@ -60,65 +63,93 @@ def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int =
     if dtype not in DTYPE_BYTES:
         raise ConvSmithError(f"dtype must be one of {', '.join(DTYPE_BYTES)} (got {dtype!r})")
     target = _pair(object_size, "object_size") if object_size is not None else None
-    graph = _graph(source, input_shape)
+    graph, expansion = _graph(source, input_shape)
     nbytes = DTYPE_BYTES[dtype]
-    rf = fields(graph)
-    shapes = {n.name: n.shape for n in graph.nodes}
-
+    whole = whole_field(graph)
+    rf: dict[str, Field | None] = {}
+    figures = _analysed_parts(graph, expansion, batch, nbytes, whole, rf)
+    # per block: params, MACs, FLOPs, activation bytes; and the blocks whose merges are not aligned
+    sums: dict[str, list[int]] = {b.path: [0, 0, 0, 0] for b in graph.blocks}
+    misaligned: set[str] = set()
     layers: list[LayerRecord] = []
-    trainable: dict[str, int] = {}
-    params_sum = trainable_sum = buffers_sum = macs_sum = flops_sum = 0
-    has_gate = False
-    for n in graph.nodes:
-        if n.op == "input":
-            continue
-        in_shape = shapes[n.inputs[0]] if n.inputs else ()
-        params, buffers, macs, flops = RULES[n.op](n, in_shape)
-        still = params - frozen(n, params)
-        trainable[n.name] = still
-        macs, flops = macs * batch, flops * batch
-        f = rf[n.name] or NO_FIELD
-        layers.append(LayerRecord(n.name, n.block, n.op, in_shape, n.shape, still, buffers, params=params, macs=macs,
-                                  flops=flops, activation_bytes=numel(n.shape) * batch * nbytes, rf_size=f.size,
-                                  rf_jump=f.jump, rf_offset=f.centre, rf_whole_input=f.whole))
-        params_sum += params
-        trainable_sum += still
-        buffers_sum += buffers
-        macs_sum += macs
-        flops_sum += flops
-        if n.op == "mul":
-            has_gate = has_gate or any(shapes[i] != n.shape for i in n.inputs)
-    totals = Totals(params_sum, trainable_sum, params_sum - trainable_sum, buffers_sum, macs_sum, flops_sum,
-                    training_bytes(graph, trainable, batch, nbytes), peak_inference_bytes(graph, batch, nbytes),
-                    list(graph.unknown_ops))
+    totals = [0, 0, 0, 0, 0]
+    values: dict[str, int] = {}  # training: saved storages and their bytes
+    extra = peak = 0
+    for counts, part_fields, storage, port in figures:
+        found = part_fields.fields
+        for r in counts.rows:
+            f = found[r[4]] or NO_FIELD
+            layers.append(LayerRecord(r[0], r[1], r[2], r[3], f[0], f[1], f[2], f[3], r[4], r[5], r[6], r[7],
+                                      r[8], r[9], r[10]))
+        for path, v in counts.sums.items():
+            t = sums.get(path)
+            if t is not None:
+                t[0] += v[0]
+                t[1] += v[1]
+                t[2] += v[2]
+                t[3] += v[3]
+        misaligned |= part_fields.misaligned
+        for i, v in enumerate(counts.totals):
+            totals[i] += v
+        for k, v in counts.saved.values.items():
+            values[storage if k == port else k] = v
+        extra += counts.saved.extra
+        peak = max(peak, counts.peak)
+    params, trainable, buffers, macs, flops = totals
+    totals_record = Totals(params, trainable, params - trainable, buffers, macs, flops, sum(values.values()) + extra,
+                           peak, list(graph.unknown_ops))
+    has_gate = any(counts.gated for counts, *_ in figures)
 
     last = last_spatial(graph, rf)
     lf = rf[last] or NO_FIELD
     receptive = ReceptiveField(last, lf.size, lf.jump, lf.centre)
-    blocks = _blocks(graph, layers, rf)
+    blocks = _blocks(graph, sums, misaligned, rf)
     notes = [WHOLE_NOTE]
     if has_gate:
         notes.append(SE_NOTE)
     if graph.unknown_ops:
         notes.append(f"{len(graph.unknown_ops)} op(s) could not be mapped and count as 0 MACs / FLOPs; "
                      "receptive fields treat them as element-wise: " + ", ".join(graph.unknown_ops))
-    report = Report(graph.name, tuple(graph.input_shape), batch, dtype, graph, totals, layers, blocks,
+    report = Report(graph.name, tuple(graph.input_shape), batch, dtype, graph, totals_record, layers, blocks,
                     receptive, [], notes)
-    report.lints = lint_rules.find(report, source if isinstance(source, Spec) else None, target)
+    report.lints = lint_rules.find(report, source if isinstance(source, Spec) else None, target, expansion)
     return report
 
 
-def _blocks(graph: Graph, layers: list[LayerRecord], rf: dict[str, Field | None]) -> list[BlockRecord]:
-    """Roll layer figures up into every block, and stages up from their repeats."""
-    sums: dict[str, list[int]] = {b.path: [0, 0, 0, 0] for b in graph.blocks}
-    for r in layers:
-        s = sums.get(r.block)
-        if s is not None:
-            s[0] += r.params
-            s[1] += r.macs
-            s[2] += r.flops
-            s[3] += r.activation_bytes
-    aligned = {b.path: all((rf[n] or NO_FIELD).aligned for n in b.nodes) for b in graph.blocks}
+Part = tuple[parts.Counts, parts.Fields, str, str | None]  # with its port's training storage and its port
+
+
+def _analysed_parts(graph: Graph, expansion: Expansion | None, batch: int, nbytes: int, whole: Field,
+                    rf: dict[str, Field | None]) -> list[Part]:
+    """Each part's counts and fields, with the training storage of its port and the port's name; fills
+    ``rf`` with every node's field. An fx graph is one part; a spec's parts are its input node and its
+    top-level blocks (cached per block expansion)."""
+    if expansion is None:
+        found = parts.fields(graph.nodes, None, None, whole)
+        rf.update(found.fields)
+        return [(parts.counts(graph.nodes, None, False, graph.output.name, batch, nbytes), found, "", None)]
+    first = graph.nodes[0]
+    rf[first.name] = UNIT
+    out: list[Part] = [(parts.counts([first], None, False, first.name, batch, nbytes), parts.Fields({}, frozenset()),
+                        "", None)]
+    grad, storage = False, first.name  # the network input needs no gradient and is its own storage
+    whole_key = parts.exact(whole)
+    for seg in expansion.segments:
+        port = seg.port.node
+        counts = parts.segment_counts(seg, grad, batch, nbytes)
+        found = parts.segment_fields(seg, rf[port], whole, whole_key)
+        rf.update(found.fields)
+        out.append((counts, found, storage, port))
+        grad = counts.saved.grads[seg.out.node]
+        owner = counts.saved.owners[seg.out.node]
+        storage = storage if owner == port else owner
+    return out
+
+
+def _blocks(graph: Graph, sums: dict[str, list[int]], misaligned: set[str],
+            rf: dict[str, Field | None]) -> list[BlockRecord]:
+    """Every block's record from its own layers' sums; stages fold in their repeats."""
+    aligned = {b.path: b.path not in misaligned for b in graph.blocks}
     for b in reversed(graph.blocks):  # children come after their stage: fold them in, innermost first
         if b.parent is not None:
             parent = sums[b.parent]
@@ -129,8 +160,6 @@ def _blocks(graph: Graph, layers: list[LayerRecord], rf: dict[str, Field | None]
     for b in graph.blocks:
         f = rf.get(b.output) or NO_FIELD
         params, macs, flops, act = sums[b.path]
-        out.append(BlockRecord(b.path, b.family, b.summary, b.label, b.parent, b.in_shape, b.out_shape,
-                               aligned[b.path], params=params, macs=macs, flops=flops, activation_bytes=act,
-                               rf_size=f.size, rf_jump=f.jump, rf_offset=f.centre, rf_whole_input=f.whole))
+        out.append(BlockRecord(params, macs, flops, act, f.size, f.jump, f.centre, f.whole, b.path, b.family,
+                               b.summary, b.label, b.parent, b.in_shape, b.out_shape, aligned[b.path]))
     return out
-

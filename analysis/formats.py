@@ -11,19 +11,26 @@ from analysis.records import CONVENTION, Report
 from arch.graph import fmt_shape
 
 
+def _scaled(n: float, units: tuple[tuple[float, str], ...], sep: str) -> str | None:
+    """``n`` in the largest unit it reaches, three significant digits; a value that rounds up to 1000
+    of a unit is written in the next one (999,999 is 1M, not 1e+03k). None below the smallest unit."""
+    for i, (scale, unit) in enumerate(units):
+        if abs(n) >= scale:
+            text = f"{n / scale:.3g}"
+            if abs(float(text)) >= 1000 and i > 0:
+                scale, unit = units[i - 1]
+                text = f"{n / scale:.3g}"
+            return f"{text}{sep}{unit}"
+    return None
+
+
 def count(n: float) -> str:
     """1234567 -> '1.23M' (params, MACs): three significant digits, like the papers' tables."""
-    for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return f"{n:g}"
+    return _scaled(n, ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")), "") or f"{n:g}"
 
 
 def nbytes(n: float) -> str:
-    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n:g} B"
+    return _scaled(n, ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")), " ") or f"{n:g} B"
 
 
 def hw(pair: Sequence[float]) -> str:

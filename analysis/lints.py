@@ -2,9 +2,11 @@
 
 A fix is a list of (spec field path, value) edits for ``arch.paths.with_value``. It is offered only
 after it was applied to a copy of the spec, the copy expanded without problems at the analysed input
-size, and (where it can be checked) the lint's condition went away. Edits that cannot change any shape
-(a bias turned off, an identity shortcut where the shapes already match) are checked against their
-field's declaration only, so a spec with many such lints still analyses quickly on every edit.
+size, and (where it can be checked) the lint's condition went away. The GUI re-analyses on every edit,
+so the check is incremental: ``with_value`` runs on a one-block copy of the edited top-level block (a
+field's checks only read its own block), and the expansion re-expands only the edited blocks and those
+whose input they change (``Expansion.variant``). Edits that cannot change any shape (a bias turned off,
+an identity shortcut where the shapes already match) are checked against their field's declaration only.
 
 Rules: ``rf-small`` (field at the last spatial layer below the input or the stated object size),
 ``stride-gt-kernel`` (a value whose every reader skips pixels), ``early-collapse`` (a 1x1 map while
@@ -15,14 +17,16 @@ that needs a 1x1 conv), ``bn-after-bias`` (a conv bias the following batch norm 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from analysis.receptive import fields, last_spatial
 from analysis.records import Fix, Lint
-from arch.errors import SpecError
-from arch.expand import build_graph
+from arch.errors import Problem, SpecError
+from arch.expand import Expansion, build_graph
 from arch.fields import Field as FieldDecl
 from arch.graph import Graph, Node, fmt_shape
 from arch.paths import get_block, with_value
@@ -32,8 +36,9 @@ if TYPE_CHECKING:
     from analysis.records import Report
     from arch.spec import Spec
 
-WINDOWED = ("conv", "maxpool", "avgpool", "nmaxpool")
+WINDOWED = frozenset(("conv", "maxpool", "avgpool", "nmaxpool"))
 _INDEX = re.compile(r"\[(\d+)\]")
+_TOP = re.compile(r"body\[(\d+)\]")
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -80,13 +85,27 @@ def _hw(pair: tuple[Any, Any]) -> str:
 class _Context:
     """What every rule reads: the report, the spec (None for an fx graph) and lookups on the graph."""
 
-    def __init__(self, report: Report, spec: Spec | None, target: tuple[int, int] | None) -> None:
+    def __init__(self, report: Report, spec: Spec | None, target: tuple[int, int] | None,
+                 expansion: Expansion | None) -> None:
         self.report, self.spec, self.target = report, spec, target
+        self.expansion = expansion if spec is not None and expansion is not None and expansion.spec is spec else None
         self.graph: Graph = report.graph
         self.index = {n.name: n for n in self.graph.nodes}
-        self.order = {n.name: i for i, n in enumerate(self.graph.nodes)}
-        self.users = self.graph.consumers()
         self._validated: dict[tuple[Any, ...], bool] = {}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        return {n.name: i for i, n in enumerate(self.graph.nodes)}
+
+    def readers(self, names: set[str]) -> dict[str, list[str]]:
+        """The nodes that read each of ``names``, in graph order (one pass; rules ask only when needed)."""
+        out: dict[str, list[str]] = {name: [] for name in names}
+        if names:
+            for n in self.graph.nodes:
+                for i in n.inputs:
+                    if i in names:
+                        out[i].append(n.name)
+        return out
 
     def fix(self, description: str, edits: list[tuple[str, Any]],
             check: Callable[[Graph], bool] | None = None) -> Fix | None:
@@ -111,16 +130,34 @@ class _Context:
 
     def _valid(self, edits: list[tuple[str, Any]], check: Callable[[Graph], bool] | None) -> bool:
         try:
-            new = self.spec
-            for path, value in edits:
-                new = with_value(new, path, value)
+            new, changed = edited(self.spec, edits)
         except SpecError:
             return False
-        graph = build_graph(new, self.report.input_shape)
+        if self.expansion is not None:
+            graph = self.expansion.variant(new, changed)
+        else:
+            graph = build_graph(new, self.report.input_shape)
         return not graph.problems and (check is None or check(graph))
 
     def path(self, block: str, name: str) -> tuple[str, Any] | None:
         return field_path(self.spec, block, name) if self.spec is not None else None
+
+
+def edited(spec: Spec, edits: list[tuple[str, Any]]) -> tuple[Spec, set[int]]:
+    """``spec`` with the edits applied as ``arch.paths.with_value`` applies them, and the top-level blocks
+    they changed. Each edited block goes through ``with_value`` inside a one-block copy of the spec (a
+    field's checks read only its own block), so the other blocks are neither copied nor re-checked."""
+    body = list(spec.body)
+    changed: set[int] = set()
+    for path, value in edits:
+        m = _TOP.match(path)
+        if m is None or int(m.group(1)) >= len(body):
+            raise SpecError(Problem(path, "not a field of a block of the body"))
+        i = int(m.group(1))
+        alone = dataclasses.replace(spec, body=[body[i]], search={})
+        body[i] = with_value(alone, "body[0]" + path[m.end():], value).body[0]
+        changed.add(i)
+    return dataclasses.replace(spec, body=body), changed
 
 
 def _effective_kernel(node: Node) -> tuple[int, int]:
@@ -158,18 +195,21 @@ def _small_field(c: _Context) -> list[Lint]:
     return [Lint(block, "rf-small", message, "warning", fix)]
 
 
+def _skips(node: Node) -> bool:
+    """A window op whose stride is larger than its effective kernel on some axis."""
+    (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
+    return sh > kh or sw > kw
+
+
 def _skipped_pixels(c: _Context) -> list[Lint]:
     """A value whose every reader is a window op with stride > effective kernel: pixels never read."""
+    read = {i for n in c.graph.nodes if n.op in WINDOWED and n.attrs["stride"] != (1, 1) and _skips(n)
+            for i in n.inputs}  # rarely any
+    users = c.readers(read)
     out = []
-    for name, users in c.users.items():
-        readers = [c.index[u] for u in users]
-        if not readers or any(r.op not in WINDOWED for r in readers):
-            continue
-        skips = []
-        for r in readers:
-            (kh, kw), (sh, sw) = _effective_kernel(r), r.attrs["stride"]
-            skips.append(sh > kh or sw > kw)
-        if not all(skips):
+    for name in sorted(read, key=c.order.__getitem__):
+        readers = [c.index[u] for u in users[name]]
+        if any(r.op not in WINDOWED or not _skips(r) for r in readers):
             continue
         node = readers[0]
         (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
@@ -270,15 +310,17 @@ def _projection_of(c: _Context, side: str, other: str) -> Node | None:
 
 
 def _projections(c: _Context) -> list[Lint]:
-    out = []
+    shortcuts = []
     for n in c.graph.nodes:
-        if n.op != "add":
-            continue
-        a, b = n.inputs
-        conv = _projection_of(c, a, b) or _projection_of(c, b, a)
-        if conv is None:
-            continue
-        names = {conv.name} | {u for u in c.users[conv.name] if c.index[u].op == "bn"}
+        if n.op == "add":
+            a, b = n.inputs
+            conv = _projection_of(c, a, b) or _projection_of(c, b, a)
+            if conv is not None:
+                shortcuts.append((n, conv))
+    users = c.readers({conv.name for _, conv in shortcuts})
+    out = []
+    for n, conv in shortcuts:
+        names = {conv.name} | {u for u in users[conv.name] if c.index[u].op == "bn"}
         params = sum(c.report.layer(x).params for x in names)
         macs = sum(c.report.layer(x).macs for x in names)
         src = c.index[conv.inputs[0]].shape
@@ -294,11 +336,11 @@ def _projections(c: _Context) -> list[Lint]:
 
 
 def _wasted_bias(c: _Context) -> list[Lint]:
+    biased = [n for n in c.graph.nodes if n.op == "conv" and n.attrs["bias"]]
+    readers = c.readers({n.name for n in biased})
     out = []
-    for n in c.graph.nodes:
-        if n.op != "conv" or not n.attrs["bias"]:
-            continue
-        users = c.users[n.name]
+    for n in biased:
+        users = readers[n.name]
         if len(users) != 1 or c.index[users[0]].op != "bn":
             continue
         found = c.path(n.block, "bias")
@@ -311,6 +353,9 @@ def _wasted_bias(c: _Context) -> list[Lint]:
 RULES = (_small_field, _skipped_pixels, _early_collapse, _channels, _projections, _wasted_bias)
 
 
-def find(report: Report, spec: Spec | None, target: tuple[int, int] | None) -> list[Lint]:
-    c = _Context(report, spec, target)
+def find(report: Report, spec: Spec | None, target: tuple[int, int] | None,
+         expansion: Expansion | None = None) -> list[Lint]:
+    """Every lint of an analysed network; fixes are checked against ``spec``, incrementally when
+    ``expansion`` (how the report's graph was expanded from ``spec``) is given."""
+    c = _Context(report, spec, target, expansion)
     return [lint for rule in RULES for lint in rule(c)]

@@ -1,6 +1,6 @@
 """Activation memory: what training keeps for backward, and the peak live memory of inference.
 
-Training (``training_bytes``) counts the tensors autograd saves for the backward pass in training mode,
+Training (``saved_for_backward``) counts the tensors autograd saves for the backward pass in training mode,
 once per storage (a flatten output is a view of its input), parameters and buffers excluded:
 conv and linear save their input (a conv with circular padding saves the padded copy torch makes
 instead, reflect and replicate padding save both); batch norm its input and two per-channel statistics (mean, inverse
@@ -12,100 +12,125 @@ n values, n finiteness flags and one divisor. An op is recorded only when its ou
 (it has trainable parameters or an input that needs one), exactly as autograd does; in-place variants
 are counted as their out-of-place versions. Unknown (fx) ops are counted as saving nothing.
 
-Inference (``peak_inference_bytes``) runs the graph in order with every value freed after its last
+Inference (``peak_bytes``) runs the graph in order with every value freed after its last
 consumer (the network output is kept); flatten and eval-mode dropout return views and allocate nothing.
 The peak is the largest sum of live values at the moment an op's output exists beside its inputs;
 temporaries inside an op (the padded copy of a reflect-padded conv, N-max pooling's windows) are
 workspace, not values, and are not counted.
+
+Both work on a run of nodes in graph order: a whole graph, or one top-level block of a spec, which reads
+nothing from outside but the value entering it (its port). Spec analysis sums them block by block
+(``analysis.parts``): only the port's storage is alive where two blocks meet, so the sum is exact.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
 from analysis.rules import numel
-from arch.graph import Graph
+from arch.graph import Node, Shape
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 INDEX_BYTES = 8  # int64 pooling indices and top-k indices
 SAVES_OUTPUT = ("relu", "sigmoid", "tanh")
+SAVES_INPUT = frozenset(("conv", "linear", "avgpool"))  # (conv with zeros padding)
+VIEWS = frozenset(("flatten", "dropout"))  # in inference; training keeps only flatten as a view
 
 
-def _storages(graph: Graph, views: tuple[str, ...]) -> dict[str, str]:
-    """Node -> the node whose allocation holds its value (itself unless the op returns a view)."""
+class Saved(NamedTuple):
+    """What a run of nodes keeps for backward. Storages are named by the node that allocated them; the
+    port's storage by the port (the caller knows which node really holds it)."""
+
+    values: dict[str, int]  # storage -> bytes of the values saved, each storage once
+    extra: int  # bytes saved beside values (indices, statistics, masks, padded copies)
+    grads: dict[str, bool]  # whether each node's output needs a gradient
+    owners: dict[str, str]  # the storage of each node's value
+
+
+def saved_for_backward(nodes: Iterable[Node], port: str | None, port_grad: bool, trainable: Mapping[str, int],
+                       size: Mapping[str, int], shapes: Mapping[str, Shape], batch: int, dtype_bytes: int) -> Saved:
+    """Training memory of ``nodes`` (see the module docstring): ``port`` is the value they read from
+    outside (None for a whole graph) and ``port_grad`` whether it needs a gradient; ``trainable``: params
+    per node; ``size``: bytes of every value they read or make; ``shapes``: shapes of the values they read."""
     owner: dict[str, str] = {}
-    for n in graph.nodes:
-        owner[n.name] = owner[n.inputs[0]] if n.op in views and n.inputs else n.name
-    return owner
-
-
-def training_bytes(graph: Graph, trainable: dict[str, int], batch: int, dtype_bytes: int) -> int:
-    """Bytes autograd keeps for backward (see the module docstring); ``trainable``: params per node."""
-    owner = _storages(graph, ("flatten",))
-    index = {n.name: n for n in graph.nodes}
     needs_grad: dict[str, bool] = {}
-    saved: dict[tuple[str, str], int] = {}
-
-    def value(name: str) -> None:
-        saved[("value", owner[name])] = numel(index[name].shape) * batch * dtype_bytes
-
-    for n in graph.nodes:
-        grads = [needs_grad[i] for i in n.inputs]
-        needs_grad[n.name] = trainable.get(n.name, 0) > 0 or any(grads)
-        if not needs_grad[n.name]:
+    if port is not None:
+        owner[port], needs_grad[port] = port, port_grad
+    values: dict[str, int] = {}
+    extra = 0
+    for n in nodes:
+        name, inputs, op = n.name, n.inputs, n.op
+        owner[name] = owner[inputs[0]] if op == "flatten" and inputs else name
+        if len(inputs) == 1:
+            grads = None
+            grad = needs_grad[inputs[0]] or trainable.get(name, 0) > 0
+        else:
+            grads = [needs_grad[i] for i in inputs]
+            grad = trainable.get(name, 0) > 0 or any(grads)
+        needs_grad[name] = grad
+        if not grad:
             continue
-        op, out = n.op, numel(n.shape) * batch
-        if op == "conv" and n.attrs["padding_mode"] != "zeros":  # torch pads into a new tensor first
-            c, h, w = index[n.inputs[0]].shape
+        if op in SAVES_INPUT and not (op == "conv" and n.attrs["padding_mode"] != "zeros"):
+            values[owner[inputs[0]]] = size[inputs[0]]
+        elif op == "conv":  # torch pads into a new tensor first
+            c, h, w = shapes[inputs[0]]
             top, bottom, left, right = n.attrs["pads"]
-            saved[("extra", n.name)] = c * (h + top + bottom) * (w + left + right) * batch * dtype_bytes
-            if n.attrs["padding_mode"] != "circular" and grads[0]:  # reflect / replicate save their input
-                value(n.inputs[0])
-        elif op in ("conv", "linear", "avgpool"):
-            value(n.inputs[0])
+            extra += c * (h + top + bottom) * (w + left + right) * batch * dtype_bytes
+            if n.attrs["padding_mode"] != "circular" and needs_grad[inputs[0]]:  # reflect / replicate: input
+                values[owner[inputs[0]]] = size[inputs[0]]
         elif op == "bn":
-            value(n.inputs[0])
-            saved[("extra", n.name)] = 2 * n.attrs["channels"] * dtype_bytes
+            values[owner[inputs[0]]] = size[inputs[0]]
+            extra += 2 * n.attrs["channels"] * dtype_bytes
         elif op == "act":
-            value(n.name if n.attrs["fn"] in SAVES_OUTPUT else n.inputs[0])
+            kept = name if n.attrs["fn"] in SAVES_OUTPUT else inputs[0]
+            values[owner[kept]] = size[kept]
         elif op in ("maxpool", "adaptive_maxpool"):
-            value(n.inputs[0])
-            saved[("extra", n.name)] = out * INDEX_BYTES
+            values[owner[inputs[0]]] = size[inputs[0]]
+            extra += numel(n.shape) * batch * INDEX_BYTES
         elif op == "adaptive_avgpool":
             if tuple(n.attrs["output"]) != (1, 1):
-                value(n.inputs[0])
+                values[owner[inputs[0]]] = size[inputs[0]]
         elif op == "nmaxpool":
             k = n.attrs["n"]
-            saved[("extra", n.name)] = out * (k * (INDEX_BYTES + dtype_bytes + 1) + dtype_bytes)
+            extra += numel(n.shape) * batch * (k * (INDEX_BYTES + dtype_bytes + 1) + dtype_bytes)
         elif op == "dropout":
-            saved[("extra", n.name)] = out * dtype_bytes
-        elif op == "mul":
-            a, b = n.inputs
+            extra += numel(n.shape) * batch * dtype_bytes
+        elif op == "mul" and grads is not None:
+            a, b = inputs
             if grads[0]:
-                value(b)
+                values[owner[b]] = size[b]
             if grads[1]:
-                value(a)
-    return sum(saved.values())
+                values[owner[a]] = size[a]
+    return Saved(values, extra, needs_grad, owner)
 
 
-def peak_inference_bytes(graph: Graph, batch: int, dtype_bytes: int) -> int:
-    """Peak of live activation bytes when each value is freed after its last consumer."""
-    owner = _storages(graph, ("flatten", "dropout"))
-    order = {n.name: i for i, n in enumerate(graph.nodes)}
-    last_use: dict[str, int] = {}
-    for n in graph.nodes:
-        last_use.setdefault(owner[n.name], order[n.name])
-        for i in n.inputs:
-            last_use[owner[i]] = max(last_use[owner[i]], order[n.name])
-    if graph.nodes:
-        last_use[owner[graph.output.name]] = len(graph.nodes)
+def peak_bytes(nodes: Sequence[Node], port: str | None, port_bytes: int, keep: str, size: Mapping[str, int]) -> int:
+    """Peak of live activation bytes over ``nodes`` when each value is freed after its last consumer:
+    ``port`` (None for a whole graph) is alive on entry with ``port_bytes``; ``keep`` (the value that
+    leaves: the network output, or a block's output) is never freed."""
+    owner: dict[str, str] = {}
+    last_use: dict[str, int] = {}  # storage -> position of its last reader (or maker)
+    live = 0
+    if port is not None:
+        owner[port], last_use[port], live = port, -1, port_bytes
+    for k, n in enumerate(nodes):
+        inputs = n.inputs
+        kept = owner[n.name] = owner[inputs[0]] if inputs and n.op in VIEWS else n.name
+        last_use.setdefault(kept, k)
+        for i in inputs:
+            last_use[owner[i]] = k  # positions only grow: the latest reader wins
+    if keep in owner:
+        last_use[owner[keep]] = len(nodes)
     frees: dict[int, list[str]] = {}
-    for s, i in last_use.items():
-        frees.setdefault(i, []).append(s)
-    size = {n.name: numel(n.shape) * batch * dtype_bytes for n in graph.nodes}
-    live = peak = 0
-    for i, n in enumerate(graph.nodes):
+    for s, k in last_use.items():
+        frees.setdefault(k, []).append(s)
+    peak = 0
+    for k, n in enumerate(nodes):
         if owner[n.name] == n.name:
             live += size[n.name]
-            peak = max(peak, live)
-        for s in frees.get(i, ()):
+            if live > peak:
+                peak = live
+        for s in frees.get(k, ()):
             live -= size[s]
     return peak

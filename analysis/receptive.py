@@ -19,14 +19,14 @@ kernel k' = d*(k-1)+1, stride s and leading padding p maps (r, j, c) to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from analysis.rules import adaptive_windows
-from arch.graph import Graph, Node
+from arch.graph import Graph, Node, Shape
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):  # a tuple: made once per layer on every analysis, so it must be cheap
     size: tuple[float, float]
     jump: tuple[float, float]
     centre: tuple[float, float]
@@ -65,13 +65,13 @@ def _envelope(fields: list[Field]) -> Field:
     aligned = all(f.aligned for f in fields)
     size, jump, centre = [], [], []
     for ax in (0, 1):
-        lo = min(f.centre[ax] - (f.size[ax] - 1) / 2 for f in fields)
-        hi = max(f.centre[ax] + (f.size[ax] - 1) / 2 for f in fields)
+        half = [(f.size[ax] - 1) / 2 for f in fields]
+        lo = min([f.centre[ax] - h for f, h in zip(fields, half)])
+        hi = max([f.centre[ax] + h for f, h in zip(fields, half)])
         size.append(num(hi - lo + 1))
         centre.append(num((lo + hi) / 2))
         jumps = {f.jump[ax] for f in fields}
-        centres = {f.centre[ax] for f in fields}
-        aligned = aligned and len(jumps) == 1 and len(centres) == 1
+        aligned = aligned and len(jumps) == 1 and len({f.centre[ax] for f in fields}) == 1
         jump.append(max(jumps))
     return Field((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]), aligned=aligned)
 
@@ -82,43 +82,70 @@ def whole_field(graph: Graph) -> Field:
     return Field((h, w), (h, w), (num((h - 1) / 2), num((w - 1) / 2)), whole=True)
 
 
+UNIT = Field((1, 1), (1, 1), (0, 0))
+PASS_THROUGH = frozenset(("bn", "act", "dropout"))  # one value in, one out, same grid
+POOLS = frozenset(("maxpool", "avgpool", "nmaxpool"))
+MERGES = frozenset(("add", "mul", "concat", "unknown"))
+
+
 def fields(graph: Graph) -> dict[str, Field | None]:
     """The field of every node's output value (None for a value that does not depend on the input,
     such as a constant an fx-imported model creates)."""
-    out: dict[str, Field | None] = {}
-    whole = whole_field(graph)
-    unit = Field((1, 1), (1, 1), (0, 0))
-    index = {n.name: n for n in graph.nodes}
-    for node in graph.nodes:
-        if node.op == "input":
-            out[node.name] = unit
+    shapes = {n.name: n.shape for n in graph.nodes}
+    return propagate(graph.nodes, {}, shapes, whole_field(graph))
+
+
+def propagate(nodes: Iterable[Node], out: dict[str, Field | None], shapes: Mapping[str, Shape],
+              whole: Field) -> dict[str, Field | None]:
+    """Fields of ``nodes`` (in graph order) added to ``out``, which holds the fields of the values they
+    read from elsewhere; ``shapes``: the shape of every value they read; ``whole``: the whole input's."""
+    for node in nodes:
+        name, op, inputs = node.name, node.op, node.inputs
+        if len(inputs) != 1:
+            if op == "input":
+                out[name] = UNIT
+                continue
+            ins = [(out[i], shapes[i]) for i in inputs if out[i] is not None]
+            out[name] = _step(node, [f for f, _ in ins], [s for _, s in ins], whole) if ins else None
             continue
-        pairs = [(out[i], index[i]) for i in node.inputs if out[i] is not None]
-        out[node.name] = _step(node, [f for f, _ in pairs], [p for _, p in pairs], whole) if pairs else None
+        f = out[inputs[0]]  # one input, the common case: the usual ops without building lists
+        if f is None or op in PASS_THROUGH:
+            out[name] = f
+        elif f.whole:
+            out[name] = whole
+        elif op == "conv":
+            a = node.attrs
+            pads = a["pads"]
+            out[name] = _window(f, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
+        elif op in POOLS:
+            a = node.attrs
+            out[name] = _window(f, a["kernel"], a["stride"], a["padding"])
+        else:
+            out[name] = _step(node, [f], [shapes[inputs[0]]], whole)
     return out
 
 
-def _step(node: Node, ins: list[Field], producers: list[Node], whole: Field) -> Field:
+def _step(node: Node, ins: list[Field], in_shapes: list[Shape], whole: Field) -> Field:
     op, a = node.op, node.attrs
-    if op in ("bn", "act", "dropout"):  # one value in, one out, same grid
+    if op in PASS_THROUGH:
         return ins[0]
     if op == "mul":  # a broadcast gate is a channel scale: only full-size operands shape the field
-        full = [(f, p) for f, p in zip(ins, producers) if p.shape == node.shape]
-        ins = [f for f, _ in full] or ins
-    if any(f.whole for f in ins) or op in ("flatten", "linear"):
+        full = [f for f, s in zip(ins, in_shapes) if s == node.shape]
+        ins = full or ins
+    if op in ("flatten", "linear") or any(f.whole for f in ins):
         return whole
     x = ins[0]
     if op == "conv":
         pads = a["pads"]
         return _window(x, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
-    if op in ("maxpool", "avgpool", "nmaxpool"):
+    if op in POOLS:
         return _window(x, a["kernel"], a["stride"], a["padding"])
     if op in ("adaptive_avgpool", "adaptive_maxpool"):
-        in_hw = producers[0].shape[1:3]
+        in_hw = in_shapes[0][1:3]
         if tuple(a["output"]) == (1, 1) and in_hw != (1, 1):
             return whole
         return _adaptive(x, (in_hw[0], in_hw[1]), a["output"])
-    if op in ("add", "mul", "concat", "unknown"):
+    if op in MERGES:
         return _envelope(ins)
     raise ValueError(f"no receptive-field rule for op {op!r} ({node.name})")
 

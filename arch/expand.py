@@ -1,9 +1,20 @@
-"""Expansion of a spec into the graph IR. Walking the spec this way *is* shape inference."""
+"""Expansion of a spec into the graph IR. Walking the spec this way *is* shape inference.
+
+An edit changes one block, and every other top-level block expands exactly as before when it sits at the
+same position, gets the same input (node and shape) and the spec-wide settings are the same. So each
+top-level block's expansion is cached under that key (its JSON-like params by ``repr``), and a graph is
+assembled from cached pieces: the GUI re-analyses a 100-block network on every edit. The cached nodes
+and block infos are shared by every graph built from them, so they are read-only (``SharedNode``,
+``SharedBlockInfo``, with ``Attrs`` and tuples inside): no caller can change what another graph (or the
+cache) holds, and building a graph allocates almost nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from arch.errors import Problem, SpecError
 from arch.fields import as_pair
@@ -27,6 +38,53 @@ class Context:
     width_mult: float = 1.0
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
+
+    @classmethod
+    def of(cls, spec: Spec) -> Context:
+        return cls(spec.num_classes, spec.width_mult, spec.bn_eps, spec.bn_momentum)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """The settings as a plain tuple: part of every cache key, so hashed often."""
+        return (self.num_classes, self.width_mult, self.bn_eps, self.bn_momentum)
+
+
+class Attrs(dict):
+    """A node's attrs, shared by every graph built from the same cached block: read-only."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("node attrs are shared between graphs and read-only; derive new ones with dict(attrs)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:  # copy, deepcopy and pickle
+        return (Attrs, (dict(self),))
+
+
+class _ReadOnly:
+    """Refuses attribute changes: for objects the expansion cache shares between graphs."""
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"{type(self).__name__} is shared between graphs and read-only")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"{type(self).__name__} is shared between graphs and read-only")
+
+
+class SharedNode(_ReadOnly, Node):
+    """A cached node (attrs an ``Attrs``): read-only. Made like a ``Node``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        vars(self).update(vars(Node(*args, **kwargs)))  # the instance dict, past __setattr__
+
+
+class SharedBlockInfo(_ReadOnly, BlockInfo):
+    """A cached block info (``nodes`` a tuple): read-only. Made like a ``BlockInfo``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        vars(self).update(vars(BlockInfo(*args, **kwargs)))
 
 
 class _Stop(Exception):
@@ -70,12 +128,12 @@ class Emitter:
         return self._scope[-1]
 
     def _emit(self, local: str, op: str, inputs: list[Port], shape: Shape, **attrs: Any) -> Port:
-        info = self.scope
+        info = self._scope[-1]
         name = f"{info.module}.{local}"
-        self.graph.add(Node(name, op, tuple(p.node for p in inputs), tuple(shape), attrs,
-                            info.path, info.family))
+        shape = tuple(shape)
+        self.graph.add(Node(name, op, tuple([p.node for p in inputs]), shape, Attrs(attrs), info.path, info.family))
         info.nodes.append(name)
-        return Port(name, tuple(shape))
+        return Port(name, shape)
 
     # ------------------------------------------------------------- primitives
     @staticmethod
@@ -195,19 +253,144 @@ class Emitter:
         return self.mul(x, s, p + "scale")
 
 
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One top-level block as expanded (stage repeats included): the cache's unit, shared by every graph
+    that has this block at this position with this input, so never to be changed. It reads nothing but
+    ``port`` (the value entering it); ``out`` leaves it. ``memo`` is for what callers derive from it
+    (analysis keeps per-block figures there): it lives as long as the segment stays cached."""
+
+    port: Port
+    nodes: tuple[Node, ...]
+    blocks: tuple[BlockInfo, ...]
+    out: Port
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+
+CACHE_SIZE = 1024  # top-level block expansions kept: ten states of a 100-block network, or a few hundred edits
+_segments: OrderedDict[tuple[Any, ...], Segment] = OrderedDict()
+_lock = threading.Lock()  # analyses may run in worker threads (search)
+
+
+def clear_cache() -> None:
+    """Forget every cached block expansion (benchmarks measure cold builds with it)."""
+    with _lock:
+        _segments.clear()
+
+
+def _expand_block(name: str, bs: BlockSpec, x: Port, i: int, ctx: Context) -> tuple[Graph, Port | None,
+                                                                                     Problem | None]:
+    """Expand top-level block ``i`` on its own: its graph (partial when it fails), output or problem."""
+    part = Graph(name, x.shape)
+    try:
+        return part, Emitter(part, ctx).block(bs, x, f"body[{i}]", f"body.{i}"), None
+    except _Stop as stop:
+        return part, None, stop.problem
+
+
+def _segment(name: str, bs: BlockSpec, x: Port, i: int, ctx: Context) -> tuple[Segment | Graph, Problem | None]:
+    """Top-level block ``i`` at input ``x``: the cached expansion, or the partial graph and its problem."""
+    key = (i, x.node, x.shape, bs.block, bs.label, repr(bs.params), ctx.key)
+    with _lock:
+        seg = _segments.get(key)
+        if seg is not None:
+            _segments.move_to_end(key)
+            return seg, None
+    part, out, problem = _expand_block(name, bs, x, i, ctx)
+    if out is None:  # failures are not cached: they end the expansion, and the editor shows them at once
+        return part, problem
+    for n in part.nodes:  # from now on shared: made read-only in place (same layout, no copy)
+        n.__class__ = SharedNode
+    for b in part.blocks:
+        vars(b)["nodes"] = tuple(b.nodes)
+        b.__class__ = SharedBlockInfo
+    seg = Segment(x, tuple(part.nodes), tuple(part.blocks), out)
+    with _lock:
+        _segments[key] = seg
+        if len(_segments) > CACHE_SIZE:
+            _segments.popitem(last=False)
+    return seg, None
+
+
+@dataclass
+class Expansion:
+    """A spec's graph and where each top-level block lies in it: ``ports[i]`` enters block i (the last
+    one leaves the body), its nodes start at ``node_starts[i]`` and its infos at ``block_starts[i]``;
+    ``segments[i]`` is its cached expansion (when the spec expands without problems). A variant of the
+    spec that changes a few blocks re-expands only those (see ``variant``)."""
+
+    spec: Spec
+    graph: Graph
+    ports: list[Port | None]
+    node_starts: list[int]
+    block_starts: list[int]
+    segments: list[Segment]
+
+    def variant(self, spec: Spec, changed: set[int]) -> Graph:
+        """The graph of ``spec``, which must equal this expansion's spec except for the top-level blocks
+        ``changed`` (same settings, input and number of blocks). Blocks before the first change and after
+        the point where the ports meet again are this graph's."""
+        graph = self.graph
+        if self.ports[-1] is None or len(spec.body) != len(self.spec.body) or not changed:
+            return build_graph(spec, graph.input_shape)
+        first = min(changed)
+        nodes, blocks = graph.nodes[:self.node_starts[first]], graph.blocks[:self.block_starts[first]]
+        problems: list[Problem] = []
+        ctx = Context.of(spec)
+        x = self.ports[first]
+        end = len(spec.body)
+        for i in range(first, len(spec.body)):
+            if i not in changed and x == self.ports[i]:  # the rest expands as before
+                end = i
+                break
+            seg, problem = _segment(spec.name, spec.body[i], x, i, ctx)
+            nodes += seg.nodes
+            blocks += seg.blocks
+            if problem is not None:
+                problems.append(problem)
+                break
+            x = seg.out
+        if not problems and end < len(spec.body):
+            nodes += graph.nodes[self.node_starts[end]:]
+            blocks += graph.blocks[self.block_starts[end]:]
+        return Graph(spec.name, graph.input_shape, nodes, blocks, problems)
+
+
+def expand(spec: Spec, input_shape: Shape | None = None) -> Expansion:
+    """``build_graph`` with the position of every top-level block (``ports[-1]`` None when it fails)."""
+    shape = tuple(input_shape or spec.input)
+    ctx = Context.of(spec)
+    nodes = [Node("input", "input", (), shape)]
+    blocks: list[BlockInfo] = []
+    problems: list[Problem] = []
+    x: Port | None = Port("input", shape)
+    ports: list[Port | None] = []
+    node_starts: list[int] = []
+    block_starts: list[int] = []
+    segments: list[Segment] = []
+    for i, bs in enumerate(spec.body):
+        ports.append(x)
+        node_starts.append(len(nodes))
+        block_starts.append(len(blocks))
+        seg, problem = _segment(spec.name, bs, x, i, ctx)
+        nodes += seg.nodes
+        blocks += seg.blocks
+        if problem is not None:
+            problems.append(problem)
+            x = None
+            break
+        segments.append(seg)
+        x = seg.out
+    ports.append(x)
+    node_starts.append(len(nodes))
+    block_starts.append(len(blocks))
+    graph = Graph(spec.name, shape, nodes, blocks, problems)
+    return Expansion(spec, graph, ports, node_starts, block_starts, segments)
+
+
 def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:
     """Expand a (field-valid) spec; a shape problem stops expansion and is kept in ``problems``."""
-    shape = tuple(input_shape or spec.input)
-    graph = Graph(spec.name, shape)
-    graph.add(Node("input", "input", (), shape))
-    e = Emitter(graph, Context(spec.num_classes, spec.width_mult, spec.bn_eps, spec.bn_momentum))
-    x = Port("input", shape)
-    try:
-        for i, bs in enumerate(spec.body):
-            x = e.block(bs, x, f"body[{i}]", f"body.{i}")
-    except _Stop as stop:
-        graph.problems.append(stop.problem)
-    return graph
+    return expand(spec, input_shape).graph
 
 
 def expand_spec(spec: Spec, input_shape: Shape | None = None) -> Graph:

@@ -7,6 +7,11 @@ import path for torchvision's resnet50 (trace, shape propagation, IR) and of ana
 Targets: ours <= 5 ms and >= 20x faster than fvcore. Wall-clock medians are what the targets mean; CPU
 times are printed beside them because on a shared machine the wall clock also counts waiting.
 
+Analysis caches block expansions and per-block figures, so three figures are printed: the first
+analysis of the network (every cache cleared before each run: what the targets are judged on), an
+analysis after a one-block edit (what the designer does on every edit; each run a state never seen
+before), and the same spec analysed again (all from the caches).
+
     python -m benchmarks.analysis_speed [--repeats N]
 """
 
@@ -54,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from analysis import analyze
     from arch.builder import build
+    from arch.expand import clear_cache
     from arch.fx_import import import_module
+    from arch.paths import with_value
     from arch.templates import load_template
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -64,9 +71,16 @@ def main(argv: list[str] | None = None) -> None:
 
     spec = load_template("resnet50")
     report = analyze(spec)
-    ours, ours_cpu = timed(lambda: analyze(spec), args.repeats, warmup=20)
-    print(f"ours:   analyze(template:resnet50, 3x224x224)   median {ours * 1e3:8.3f} ms  (CPU {ours_cpu * 1e3:.3f} ms, "
-          f"{args.repeats} runs; {len(report.layers)} layers, {report.totals.macs:,} MACs, {len(report.lints)} lints)")
+    cold, cold_cpu = timed(lambda: (clear_cache(), analyze(spec)), args.repeats // 3, warmup=5)
+    print(f"ours:   analyze(template:resnet50, 3x224x224)   median {cold * 1e3:8.3f} ms  (CPU {cold_cpu * 1e3:.3f} ms, "
+          f"{args.repeats // 3} runs, caches cleared; {len(report.layers)} layers, {report.totals.macs:,} MACs, "
+          f"{len(report.lints)} lints)")
+    variants = [with_value(spec, "body[4].unit.out", 64 + 8 * k) for k in range(args.repeats + 20)]
+    edit, edit_cpu = timed(lambda: analyze(variants.pop()), args.repeats, warmup=20)
+    print(f"        after a one-block edit (new state)      median {edit * 1e3:8.3f} ms  (CPU {edit_cpu * 1e3:.3f} ms)")
+    again, again_cpu = timed(lambda: analyze(spec), args.repeats, warmup=20)
+    print(f"        the same spec again (all cached)        median {again * 1e3:8.3f} ms  "
+          f"(CPU {again_cpu * 1e3:.3f} ms)")
 
     model = build(spec).eval()
     x = torch.zeros(1, *spec.input)
@@ -76,9 +90,9 @@ def main(argv: list[str] | None = None) -> None:
                            args.baseline_repeats)
     print(f"fvcore: FlopCountAnalysis(model, x).total()     median {fv * 1e3:8.1f} ms  (CPU {fv_cpu * 1e3:.1f} ms, "
           f"{args.baseline_repeats} runs; total {fv_total:,})")
-    ratio = fv / ours
-    print(f"ratio:  fvcore / ours = {ratio:.0f}x")
-    print(f"target: ours <= {TARGET_MS} ms: {verdict(ours * 1e3 <= TARGET_MS)}; "
+    ratio = fv / cold
+    print(f"ratio:  fvcore / ours = {ratio:.0f}x (first analysis); {fv / edit:.0f}x (after an edit)")
+    print(f"target (first analysis): ours <= {TARGET_MS} ms: {verdict(cold * 1e3 <= TARGET_MS)}; "
           f">= {TARGET_RATIO:.0f}x faster than fvcore: {verdict(ratio >= TARGET_RATIO)}")
 
     tv = torchvision.models.resnet50(weights=None)

@@ -1,13 +1,17 @@
 """The analysis table: the engine's per-layer records or per-block rollups, sortable and filterable,
 with the totals beneath. When the spec's shapes fail it keeps the last valid analysis, greyed.
 
-The model formats each record once when the analysis changes (figures come from the records only);
-sorting and filtering happen in a QSortFilterProxyModel on raw values.
+The model formats a record's text when a view first asks for it (figures come from the records only),
+so an edit costs the rows on screen, not the whole network: a same-sized update compares only the rows
+the table shows and signals those that changed (every row while sorted or filtered). Qt asks ``data``
+for every role of every visible cell on each paint, and each call crosses into Python: so the model
+sorts and filters itself (on raw values) instead of sitting behind a QSortFilterProxyModel, whose every
+mapped call costs two or three more crossings, and ``data`` is kept to lookups returning plain ints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +20,6 @@ from PyQt6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QSortFilterProxyModel,
     Qt,
     pyqtSignal,
 )
@@ -38,11 +41,12 @@ from gui.evaluation import Evaluation
 from gui.session import Hub
 from gui.widgets import TextPane
 
-SORT = Qt.ItemDataRole.UserRole
-DISPLAY, ALIGN, FONT, FOREGROUND = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
-                                    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole)
+R = Qt.ItemDataRole  # roles as plain ints: data() compares them for every cell on each paint
+DISPLAY, ALIGN, FONT, FOREGROUND = (R.DisplayRole.value, R.TextAlignmentRole.value, R.FontRole.value,
+                                    R.ForegroundRole.value)
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+NUMERIC = ("count", "bytes", "shape", "pair")
 STALE = QColor("#9aa0a6")
 
 
@@ -80,69 +84,156 @@ BLOCK_COLUMNS = (
 ) + SHARED
 
 
-def _cell(kind: str, value: Any) -> tuple[str, Any]:
-    """(display text, sort key) of one value."""
+def _text(kind: str, value: Any) -> str:
+    """How one value is shown."""
     if kind == "count":
-        return f"{value:,}", value
+        return f"{value:,}"
     if kind == "bytes":
-        return nbytes(value), value
+        return nbytes(value)
+    if kind == "shape":
+        return fmt_shape(value)
+    if kind == "pair":
+        return "whole" if value is None else hw(value)
+    return str(value)
+
+
+def _key(kind: str, value: Any) -> Any:
+    """What one value sorts by: numbers by size, shapes by element count, a whole-input field last."""
     if kind == "shape":
         n = 1
         for s in value:
             n *= s
-        return fmt_shape(value), n
+        return n
     if kind == "pair":
-        if value is None:
-            return "whole", float("inf")
-        return hw(value), float(value[0]) * float(value[1])
-    return str(value), str(value)
+        return float("inf") if value is None else float(value[0]) * float(value[1])
+    return value if kind in ("count", "bytes") else str(value)
 
 
 class RecordModel(QAbstractTableModel):
-    """Rows of records under a set of columns, formatted once per analysis."""
+    """Rows of records under a set of columns, sorted and filtered here, each formatted when first shown.
+
+    ``records`` stay in graph order; ``order`` holds the record shown on each row."""
 
     def __init__(self, columns: tuple[Column, ...]) -> None:
         super().__init__()
         self.columns = columns
         self.records: list[Any] = []
-        self._cells: dict[int, list[tuple[str, Any]]] = {}  # formatted on first display (or sort)
+        self.order: list[int] = []
+        self._rows: dict[int, int] | None = None  # record -> row, made when asked while sorted or filtered
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self._filter = ""
+        self._texts: dict[int, list[str]] = {}  # per record, formatted on first display
+        self._blocks: dict[str, list[int]] | None = None  # records of each block, made when first asked
         self.stale = False
         self.was_reset = False  # the view must lay out again before it can scroll
         self.mono = QFont("monospace")
         self.mono.setStyleHint(QFont.StyleHint.Monospace)
-        numeric = ("count", "bytes", "shape", "pair")
-        self._align = [RIGHT if c.kind in numeric else LEFT for c in columns]
+        # an int converts to Qt faster than an alignment flag: data() returns these on every paint
+        self._align = [(RIGHT if c.kind in NUMERIC else LEFT).value for c in columns]
         self._fonts = [self.mono if c.kind in ("mono", "shape", "pair") else None for c in columns]
         self._grey = QBrush(STALE)
 
-    def set_records(self, records: list[Any], stale: bool) -> None:
-        """New records. The same number of rows (a field edit) keeps selection and scroll, and only the
-        rows that differ are redrawn."""
+    @property
+    def arranged(self) -> bool:
+        """Sorted or filtered: rows are not the records in graph order."""
+        return self._sort[0] >= 0 or bool(self._filter)
+
+    def record(self, row: int) -> Any:
+        return self.records[self.order[row]]
+
+    def row_of(self, record: int) -> int | None:
+        """The row showing a record (None when filtered out)."""
+        if not self.arranged:
+            return record
+        if self._rows is None:
+            self._rows = {r: i for i, r in enumerate(self.order)}
+        return self._rows.get(record)
+
+    def set_records(self, records: list[Any], stale: bool, rows: Iterable[int] | None = None) -> None:
+        """New records. The same number of rows (a field edit) keeps selection and scroll; of ``rows``
+        (the rows on screen; None: all of them) those whose record differs are signalled, and every row is
+        formatted again when next shown. Sorted or filtered, the rows are arranged again."""
         if len(records) != len(self.records) or not records:
             self.beginResetModel()
-            self.records, self._cells, self.stale = records, {}, stale
+            self.records, self._texts, self._blocks, self.stale = records, {}, None, stale
+            self.order, self._rows = self._arranged(), None
             self.endResetModel()
             self.was_reset = True
             return
-        changed = [i for i, (a, b) in enumerate(zip(self.records, records)) if a != b]
-        if stale != self.stale:
-            changed = [0, len(records) - 1]
-        self.records, self.stale = records, stale
-        for i in changed:
-            self._cells.pop(i, None)
-        if changed:
-            self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], len(self.columns) - 1))
+        old = self.records
+        self.records, self._texts, self._blocks = records, {}, None
+        if stale != self.stale or self.arranged:
+            self.stale = stale
+            if self.arranged:
+                self._arrange()
+            changed = [0, len(self.order) - 1]  # every row: new colour, or new places
+        else:
+            changed = [i for i in (range(len(records)) if rows is None else rows) if old[i] != records[i]]
+        if changed and self.order:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(self.columns) - 1))
 
-    def cells(self, row: int) -> list[tuple[str, Any]]:
-        """(text, sort key) of every column of a row, formatted once."""
-        cells = self._cells.get(row)
-        if cells is None:
-            record = self.records[row]
-            cells = self._cells[row] = [_cell(c.kind, c.get(record)) for c in self.columns]
-        return cells
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # Qt override
+        """Sort by a column's raw values (column -1: graph order), as the header asks."""
+        self._sort = (column, order)
+        self._arrange()
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows where some cell contains ``text`` (any case)."""
+        self._filter = text.casefold()
+        self._arrange()
+
+    def _arranged(self) -> list[int]:
+        """Records in row order for the current sort and filter."""
+        rows: list[int] = list(range(len(self.records)))
+        if self._filter:
+            rows = [i for i in rows if any(self._filter in t.casefold() for t in self.texts(i))]
+        column, order = self._sort
+        if column >= 0:
+            c = self.columns[column]
+            keys = {i: _key(c.kind, c.get(self.records[i])) for i in rows}
+            rows.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)  # stable
+        return rows
+
+    def _arrange(self) -> None:
+        """Put the rows in their new order; the selection and the current row follow their records."""
+        order = self._arranged()
+        if order == self.order:
+            return
+        if len(order) != len(self.order):
+            self.beginResetModel()
+            self.order, self._rows = order, None
+            self.endResetModel()
+            self.was_reset = True
+            return
+        self.layoutAboutToBeChanged.emit()
+        where = {r: i for i, r in enumerate(order)}
+        old = self.persistentIndexList()
+        new = [self.createIndex(where[self.order[p.row()]], p.column()) if self.order[p.row()] in where
+               else QModelIndex() for p in old]
+        self.order, self._rows = order, None
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    def texts(self, record: int) -> list[str]:
+        """Every column's text for a record, formatted once."""
+        texts = self._texts.get(record)
+        if texts is None:
+            r = self.records[record]
+            texts = self._texts[record] = [_text(c.kind, c.get(r)) for c in self.columns]
+        return texts
+
+    def rows_of(self, path: str) -> list[int]:
+        """The records made by a block and the blocks inside it (a stage's repeats), in graph order."""
+        if self._blocks is None:
+            self._blocks = {}
+            for i, record in enumerate(self.records):
+                self._blocks.setdefault(block_of(record), []).append(i)
+        return sorted(i for block, found in self._blocks.items()
+                      if block == path or block.startswith(path + "[") or block.startswith(path + ".")
+                      for i in found)
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
-        return 0 if parent.isValid() else len(self.records)
+        return 0 if parent.isValid() else len(self.order)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.columns)
@@ -150,13 +241,11 @@ class RecordModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # called for every role of every visible cell on each paint: keep it to lookups
         if role == DISPLAY:
-            return self.cells(index.row())[index.column()][0]
+            return self.texts(self.order[index.row()])[index.column()]
         if role == ALIGN:
             return self._align[index.column()]
         if role == FONT:
             return self._fonts[index.column()]
-        if role == SORT:
-            return self.cells(index.row())[index.column()][1]
         if role == FOREGROUND and self.stale:
             return self._grey
         return None
@@ -201,13 +290,8 @@ class AnalysisPanel(QWidget):
         top.addWidget(self.filter, 1)
         layout.addLayout(top)
         self.models = {"Layers": RecordModel(LAYER_COLUMNS), "Blocks": RecordModel(BLOCK_COLUMNS)}
-        self.proxy = QSortFilterProxyModel()
-        self.proxy.setSortRole(SORT)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.proxy.setSourceModel(self.models["Layers"])
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.models["Layers"])
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # graph order until a header is clicked
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -224,7 +308,7 @@ class AnalysisPanel(QWidget):
         self._shown_path = ""  # the selection last scrolled to
         self._sized: set[str] = set()
         self.mode.currentTextChanged.connect(self._mode_changed)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(lambda text: self.model.set_filter(text))
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         hub.evaluated.connect(self.show_evaluation)
         hub.selected.connect(self.show_selection)
@@ -236,14 +320,26 @@ class AnalysisPanel(QWidget):
     def show_evaluation(self, ev: Evaluation) -> None:
         rep = ev.shown
         self._syncing = True
-        self.models["Layers"].set_records(rep.layers if rep else [], ev.stale)
-        self.models["Blocks"].set_records(rep.blocks if rep else [], ev.stale)
+        for mode, model in self.models.items():
+            if mode != self.mode.currentText():
+                shown: Iterable[int] | None = ()  # no view shows it: nothing to signal
+            else:
+                shown = None if model.arranged else self._rows_on_screen()
+            model.set_records((rep.layers if mode == "Layers" else rep.blocks) if rep else [], ev.stale, shown)
         self._syncing = False
         if self.mode.currentText() not in self._sized and rep is not None:
             self._sized.add(self.mode.currentText())
             self.table.resizeColumnsToContents()
         self.totals.setText(self.totals_text(ev))
         self.show_selection(self.hub.selection)
+
+    def _rows_on_screen(self) -> range:
+        """Rows the table shows now."""
+        top = self.table.rowAt(0)
+        if top < 0:
+            return range(0)
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        return range(top, (bottom if bottom >= 0 else self.model.rowCount() - 1) + 1)
 
     @staticmethod
     def totals_text(ev: Evaluation) -> str:
@@ -262,7 +358,13 @@ class AnalysisPanel(QWidget):
         return text
 
     def _mode_changed(self, mode: str) -> None:
-        self.proxy.setSourceModel(self.models[mode])
+        model, previous = self.models[mode], self.table.selectionModel()
+        self.table.setModel(model)
+        previous.deleteLater()  # the view made a new one for the model (and does not delete the old)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        header = self.table.horizontalHeader()
+        model.set_filter(self.filter.text())
+        model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         if mode not in self._sized and self.models[mode].records:
             self._sized.add(mode)
             self.table.resizeColumnsToContents()
@@ -274,15 +376,15 @@ class AnalysisPanel(QWidget):
         if not path:
             return
         model = self.model
+        rows = sorted(row for record in model.rows_of(path) if (row := model.row_of(record)) is not None)
         selection = QItemSelection()
-        first: QModelIndex | None = None
-        for row, record in enumerate(model.records):
-            block = block_of(record)
-            if block == path or block.startswith(path + "[") or block.startswith(path + "."):
-                index = self.proxy.mapFromSource(model.index(row, 0))
-                if index.isValid():
-                    selection.select(index, index.siblingAtColumn(model.columnCount() - 1))
-                    first = index if first is None or index.row() < first.row() else first
+        last_column = model.columnCount() - 1
+        start = 0
+        for k in range(1, len(rows) + 1):  # one range per run of consecutive rows
+            if k == len(rows) or rows[k] != rows[k - 1] + 1:
+                selection.select(model.index(rows[start], 0), model.index(rows[k - 1], last_column))
+                start = k
+        first = model.index(rows[0], 0) if rows else None
         self._syncing = True
         self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self._syncing = False
@@ -296,7 +398,7 @@ class AnalysisPanel(QWidget):
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._syncing or not current.isValid():
             return
-        record = self.model.records[self.proxy.mapToSource(current).row()]
+        record = self.model.record(current.row())
         if hasattr(record, "name"):
             self.layer_chosen.emit(record.name)
         self._syncing = True

@@ -34,6 +34,7 @@ FILL = {"layers": "#e8f0fe", "pooling": "#e6f4ea", "blocks": "#fef7e0", "head": 
 INK, MUTED, ACCENT, ERROR = QColor("#202124"), QColor("#6b7280"), QColor("#1a73e8"), QColor("#c5221f")
 BORDER = QColor("#9aa0a6")
 MIN_W, PAD, GAP, EDGE = 220.0, 8.0, 12.0, 34.0
+LABEL_W = 160.0  # room right of a wire for its shape label
 MERGE_SYMBOL = {"add": "+", "mul": "×"}
 CENTER = Qt.AlignmentFlag.AlignCenter.value
 LEFT = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value
@@ -245,11 +246,17 @@ class Wires(QGraphicsItem):
     def set_edges(self, edges: list[tuple[QLineF, str]]) -> None:
         if edges == self.edges:
             return  # unchanged wires: no repaint of the whole diagram
+        if len(edges) == len(self.edges) and all(a[0] == b[0] for a, b in zip(edges, self.edges)):
+            for (line, text), (_, before) in zip(edges, self.edges):  # same wires, new shapes on some
+                if text != before:
+                    self.update(QRectF(line.p1(), line.p2()).normalized().adjusted(-6, 0, LABEL_W, 0))
+            self.edges = edges
+            return
         self.prepareGeometryChange()
         self.edges = edges
         bounds = QRectF()
         for line, _ in edges:
-            bounds = bounds.united(QRectF(line.p1(), line.p2()).normalized().adjusted(-6, -6, 160, 6))
+            bounds = bounds.united(QRectF(line.p1(), line.p2()).normalized().adjusted(-6, -6, LABEL_W, 6))
         self._bounds = bounds
         self.update()
 
@@ -258,7 +265,7 @@ class Wires(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setFont(self.sketcher.mono)
-        exposed = option.exposedRect.adjusted(-160, -10, 10, 10)  # labels sit right of the line
+        exposed = option.exposedRect.adjusted(-LABEL_W, -10, 10, 10)  # labels sit right of the line
         for line, text in self.edges:
             if not exposed.intersects(QRectF(line.p1(), line.p2()).normalized().adjusted(-5, 0, 5, 0)):
                 continue
@@ -310,15 +317,13 @@ class DiagramView(QGraphicsView):
     def _leaf(self, ev: Evaluation, path: str, fam_name: str, summary: str, label: str, errors: dict[str, str],
               reached: bool) -> Glyph:
         info = ev.info(path)
-        structure = None
-        shape_key: tuple[Any, ...] = ()
-        if reached and info is not None and family(fam_name).multipath:
-            structure = ev.walker.structure(info)
-            shape_key = tuple(ev.graph.node(n).op for n in info.nodes)
+        branched = reached and info is not None and family(fam_name).multipath
+        shape_key = tuple(ev.graph.node(n).op for n in info.nodes) if branched else ()
         error = errors.get(path, "")
         key = ("block", path, fam_name, summary, label, shape_key, error, reached)
-        return self._glyph(key, path, lambda: self.sketcher.block(path, fam_name, summary, label, structure,
-                                                                   error, reached))
+        # the branches are walked only for a glyph that is not cached (most are, after an edit)
+        return self._glyph(key, path, lambda: self.sketcher.block(
+            path, fam_name, summary, label, ev.walker.structure(info) if branched else None, error, reached))
 
     def show_evaluation(self, ev: Evaluation) -> None:
         """Re-lay the diagram: reuse unchanged glyphs, move them, redraw the wires."""

@@ -247,6 +247,7 @@ class NetworkEditor(QWidget):
         self.actions = actions
         self.items: dict[str, QStandardItem] = {}
         self._signature: list[tuple[Any, ...]] = []
+        self._shown: dict[str, Row] = {}  # the row each top-level item shows
         self._open: dict[str, bool] = {}  # rows the person expanded or collapsed
         self._syncing = False
         self._mono = QFont("monospace")
@@ -312,10 +313,12 @@ class NetworkEditor(QWidget):
         signature = [r.signature() for r in rows]
         self._syncing = True
         if signature == self._signature:
-            for row in rows:
-                self._update(row)
-                for child in row.children:
-                    self._update(child)
+            for row in rows:  # only rows that differ from what they show touch their items
+                if self._shown.get(row.path) != row:
+                    self._update(row)
+                    for child in row.children:
+                        self._update(child)
+                self._shown[row.path] = row
         else:
             scroll = self.tree.verticalScrollBar().value()
             self.model.removeRows(0, self.model.rowCount())
@@ -326,6 +329,7 @@ class NetworkEditor(QWidget):
                 for child in row.children:
                     self._add(item, child)
             self._signature = signature
+            self._shown = {row.path: row for row in rows}
             self._restore_expansion()
             self.tree.verticalScrollBar().setValue(scroll)
         self._syncing = False
@@ -374,6 +378,8 @@ class NetworkEditor(QWidget):
             return
         index = self.proxy.mapFromSource(item.index())
         is_open = self.tree.isExpanded(index)
+        if listed and not is_open and item.rowCount() == 1 and not item.child(0).text():
+            return  # a closed row keeps its placeholder: replacing it would lay out (and repaint) the whole tree
         self._fill_branches(item, self._branch_lines(row.path) if is_open else [""])
         if is_open:
             self.tree.setExpanded(index, True)

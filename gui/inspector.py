@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt, pyqtSignal
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -108,6 +108,8 @@ class FieldRow(QWidget):
 
 class Inspector(QScrollArea):
     """Follows the hub's selection and evaluation."""
+
+    field_menu = pyqtSignal(str, QPoint)  # a right-click on a field's label: its path, the global position
 
     def __init__(self, hub: Hub, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -232,6 +234,9 @@ class Inspector(QScrollArea):
         row = FieldRow(path, editor, binding)
         label = QLabel(name)
         label.setToolTip(tip or editor.toolTip())
+        label.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)  # the search tab's "Make searchable"
+        label.customContextMenuRequested.connect(
+            lambda pos, p=path, w=label: self.field_menu.emit(p, w.mapToGlobal(pos)))
         form.addRow(label, row)
         self.rows[path] = row
         self._labels[path] = label

@@ -43,6 +43,7 @@ from gui.editor import BlockActions, NetworkEditor
 from gui.evaluation import Evaluation
 from gui.inspector import Inspector
 from gui.lints import LintsPanel
+from gui.pages import add_pages
 from gui.palette import Palette
 from gui.recovery import RecoveryStore
 from gui.rf_view import ReceptiveFieldView
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.add_page(self.design, "Design", self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogListView))
         self._status_bar()
         self.workers = Workers(self.busy, self)
+        self.pages_extra = add_pages(self)  # Training, Search, Compare (gui.pages)
         self._actions()
         self._menus()
         self._default_layout = (self.saveState(), self.design.saveState())
@@ -599,6 +601,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.hub.set_session(None)  # widgets losing focus while the window goes must not edit any more
         self.autosave_timer.stop()
+        self.pages_extra.shutdown()
         self.workers.wait()
         for key in self.keys.values():
             self.recovery.discard(key)

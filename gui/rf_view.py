@@ -248,9 +248,16 @@ class ReceptiveFieldView(QWidget):
         image = QImage(path)
         if image.isNull():
             return False
-        self._custom = image.convertToFormat(QImage.Format.Format_RGB888)
+        self._use(image.convertToFormat(QImage.Format.Format_RGB888))
+        return True
+
+    def use_array(self, rgb: np.ndarray) -> None:
+        """Draw over an (H, W, 3) uint8 picture: a sample of the dataset chosen in the training tab."""
+        self._use(to_qimage(rgb))
+
+    def _use(self, image: QImage) -> None:
+        self._custom = image
         self._image_key = None
         if self.hub.evaluation is not None:
             self._set_image(self.hub.evaluation)
             self._draw()
-        return True

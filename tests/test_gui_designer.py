@@ -420,7 +420,9 @@ def test_open_spec_adds_a_document_tab(qtbot, window) -> None:
     assert [bar.tabText(i) for i in range(bar.count())] == ["LeNet-5", "ResNet-18"]
     bar.setCurrentIndex(0)
     assert window.document is first and window.hub.evaluation.spec is first.spec
-    assert window.add_page(type(window.design.palette)(), "Other") == 1
+    page = type(window.design.palette)()
+    index = window.add_page(page, "Other")  # after Design and the Training / Search / Compare pages
+    assert index == window.pages.count() - 1 and window.pages.widget(index) is page
 
 
 def test_gui_command_without_display_runs_the_demo(monkeypatch, capsys) -> None:

@@ -1,0 +1,178 @@
+"""The list of saved training runs (run directories under a folder): reopen one — overlay its curves,
+continue it from its checkpoint, open its network in the designer. Reading is done in the background."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.background import Latest
+from training.runs import DEFAULT_ROOT, History, RunInfo, list_runs, load_history
+
+COLUMNS = ("Run", "Network", "Status", "Epochs", "Best val acc", "Final val acc", "Data", "Started", "Time")
+PATH = Qt.ItemDataRole.UserRole
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f} %"
+
+
+class RunsPanel(QWidget):
+    overlay = pyqtSignal(str, object)        # run name, History (None: remove the overlay)
+    continue_requested = pyqtSignal(str)     # run directory
+    open_requested = pyqtSignal(str)         # run directory: open its network in the designer
+    failed = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = QLineEdit(str(DEFAULT_ROOT))
+        self.root.setToolTip("folder holding the run directories (new runs are saved here)")
+        self.pick = QToolButton()
+        self.pick.setText("…")
+        self.refresh_button = QPushButton("Refresh")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setToolTip("tick a run to overlay its validation curves on the plots")
+        self.continue_button = QPushButton("Continue from checkpoint")
+        self.continue_button.setToolTip("train the selected run's network again, starting from its final weights "
+                                        "(with the form's settings; a new run directory)")
+        self.open_button = QPushButton("Open network")
+        self.open_button.setToolTip("open the selected run's network in the designer")
+        self.note = QLabel()
+        self.note.setStyleSheet("color: #555;")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Runs folder"))
+        top.addWidget(self.root, 1)
+        top.addWidget(self.pick)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.continue_button)
+        top.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.note)
+        self.lister = Latest("runs", self)
+        self.reader = Latest("history", self)
+        self.infos: dict[str, RunInfo] = {}
+        self.checked: set[str] = set()  # runs ticked for an overlay
+        self.shown: set[str] = set()    # runs whose overlay is drawn
+        self.pick.clicked.connect(self._pick)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.root.editingFinished.connect(self.refresh)
+        self.tree.itemChanged.connect(self._item_changed)
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.continue_button.clicked.connect(lambda: self._emit_selected(self.continue_requested))
+        self.open_button.clicked.connect(lambda: self._emit_selected(self.open_requested))
+        self._selection_changed()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self.infos:
+            self.refresh()
+
+    def folder(self) -> Path:
+        return Path(self.root.text().strip() or str(DEFAULT_ROOT)).expanduser()
+
+    def refresh(self) -> None:
+        folder = self.folder()
+        self.lister.submit(lambda: list_runs(folder), self._show, lambda e: self.failed.emit(str(e)))
+
+    def _pick(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Runs folder", str(self.folder()))
+        if path:
+            self.root.setText(path)
+            self.refresh()
+
+    def _show(self, runs: list[RunInfo]) -> None:
+        selected = self.selected()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self.infos = {}
+        for info in reversed(runs):  # newest first
+            key = str(info.path)
+            self.infos[key] = info
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started)) if info.started else "-"
+            item = QTreeWidgetItem([info.path.name, info.spec_name, info.status, str(info.epochs),
+                                    _pct(info.best_val_acc), _pct(info.final_val_acc), info.data, started,
+                                    f"{info.elapsed:.0f} s"])
+            item.setData(0, PATH, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if key in self.checked else Qt.CheckState.Unchecked)
+            for col in (3, 4, 5, 8):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.tree.addTopLevelItem(item)
+            if key == selected:
+                item.setSelected(True)
+        self.tree.blockSignals(False)
+        self.note.setText(f"{len(runs)} run(s) in {self.folder()}" if runs else f"no runs in {self.folder()} yet")
+        self._selection_changed()
+
+    def selected(self) -> str | None:
+        items = self.tree.selectedItems()
+        return items[0].data(0, PATH) if items else None
+
+    def select(self, path: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            item.setSelected(item.data(0, PATH) == path)
+
+    def set_checked(self, path: str, on: bool) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, PATH) == path:
+                item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    def _selection_changed(self) -> None:
+        on = self.selected() is not None
+        self.continue_button.setEnabled(on)
+        self.open_button.setEnabled(on)
+
+    def _emit_selected(self, signal: Any) -> None:
+        path = self.selected()
+        if path:
+            signal.emit(path)
+
+    def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column != 0:
+            return
+        key = item.data(0, PATH)
+        if item.checkState(0) == Qt.CheckState.Checked:
+            self.checked.add(key)
+            wanted = sorted(self.checked - self.shown)  # every checked run not drawn yet, in one job
+            self.reader.submit(lambda: [load_history(k) for k in wanted], self._loaded,
+                               lambda e: self.failed.emit(str(e)))
+        else:
+            self.checked.discard(key)
+            if key in self.shown:
+                self.shown.discard(key)
+                self.overlay.emit(Path(key).name, None)
+
+    def _loaded(self, histories: list[History]) -> None:
+        for history in histories:
+            key = str(history.path)
+            if key in self.checked and key not in self.shown:
+                self.shown.add(key)
+                self.overlay.emit(history.path.name, history)

@@ -1,0 +1,228 @@
+"""What the training tab draws: live curves (with other runs overlaid), and what the network learned —
+filters, feature maps and the effective receptive field beside the theoretical one.
+
+Views only draw what they are handed (records, ``train_job.Visuals``, the analysis report); nothing
+here touches the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, pyqtSignal
+from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from analysis import Report
+from analysis.formats import hw
+from gui.plots import GREY, ImagePane, Series, colour, make_plot, pen
+from gui.train_job import Visuals
+
+FIELD = QColor(26, 115, 232)
+
+
+class CurvesPanel(QWidget):
+    """Loss, accuracy and learning rate against epochs (fractional between epoch ends)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.loss = make_plot("Loss", "epoch", "cross-entropy")
+        self.acc = make_plot("Accuracy", "epoch", "top-1", legend="top-left")
+        self.lr = make_plot("Learning rate", "epoch", "lr", legend=None)
+        for plot in (self.loss, self.acc, self.lr):
+            layout.addWidget(plot, 1)
+        self.acc.getPlotItem().setYRange(0, 1, padding=0.02)
+        self.series = {  # the per-step curves can grow long: drawn without antialiasing (far cheaper)
+            "step_loss": Series(self.loss, "train (steps)", GREY, 1.0, antialias=False),
+            "train_loss": Series(self.loss, "train (epoch)", colour(0), 2.0, symbol="o"),
+            "val_loss": Series(self.loss, "validation", colour(1), 2.0, symbol="s"),
+            "step_acc": Series(self.acc, "train (steps)", GREY, 1.0, antialias=False),
+            "train_acc": Series(self.acc, "train (epoch)", colour(0), 2.0, symbol="o"),
+            "val_acc": Series(self.acc, "validation", colour(1), 2.0, symbol="s"),
+            "lr": Series(self.lr, None, colour(2), 1.5),
+        }
+        self.by_plot = [[s for key, s in self.series.items() if key.endswith(suffix)]
+                        for suffix in ("loss", "acc", "lr")]
+        self.turn = 0
+        self.overlays: dict[str, list[pg.PlotDataItem]] = {}
+        self.steps_per_epoch = 1
+
+    def start(self, steps_per_epoch: int, epochs: int, lr: float) -> None:
+        """A new run: the x axes span its epochs and the rate axis its peak from the start, so that a redraw
+        repaints curves, not axes (pyqtgraph lays out an axis in Python whenever its range moves)."""
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        for s in self.series.values():
+            s.clear()
+        for plot in (self.loss, self.acc, self.lr):
+            plot.getPlotItem().setXRange(0, epochs, padding=0.02)
+        self.lr.getPlotItem().setYRange(0, lr * 1.05, padding=0)
+        self.flush()
+
+    def step(self, rec: Any) -> None:
+        x = rec.step / self.steps_per_epoch
+        self.series["step_loss"].append(x, rec.loss)
+        self.series["step_acc"].append(x, rec.acc)
+        self.series["lr"].append(x, rec.lr)
+
+    def epoch(self, rec: Any) -> None:
+        x = rec.step / self.steps_per_epoch
+        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+            self.series[key].append(x, getattr(rec, key))
+
+    def flush(self) -> None:
+        for s in self.series.values():
+            s.flush()
+
+    def flush_next(self) -> None:
+        """Redraw one plot, the next in turn: one event-loop pass never paints all three (the UI thread
+        stays free for input while a run streams records)."""
+        for s in self.by_plot[self.turn]:
+            s.flush()
+        self.turn = (self.turn + 1) % len(self.by_plot)
+
+    def overlay(self, name: str, epochs: list[dict[str, Any]], index: int) -> None:
+        """Another run's validation curves, dashed, per epoch (its history)."""
+        self.remove_overlay(name)
+        xs = np.array([float(row["epoch"]) for row in epochs])
+        c = colour(index + 3)
+        items = []
+        for plot, key in ((self.loss, "val_loss"), (self.acc, "val_acc")):
+            ys = np.array([np.nan if row.get(key) is None else float(row[key]) for row in epochs])
+            items.append(plot.plot(xs, ys, name=f"{name} (val)", pen=pen(c, 1.5, dashed=True), symbol="t",
+                                   symbolSize=6, symbolBrush=c, symbolPen=None, connect="finite"))
+        self.overlays[name] = items
+
+    def remove_overlay(self, name: str) -> None:
+        for plot, item in zip((self.loss, self.acc), self.overlays.pop(name, [])):
+            plot.getPlotItem().legend.removeItem(item)
+            plot.removeItem(item)
+
+
+def _rect_item(box: pg.ViewBox) -> pg.QtWidgets.QGraphicsRectItem:
+    item = pg.QtWidgets.QGraphicsRectItem()
+    p = pen(FIELD.name(), 2.0)
+    p.setCosmetic(True)
+    item.setPen(p)
+    box.addItem(item)
+    return item
+
+
+def filter_caption(grid: Any) -> str:
+    """What a FilterGrid shows: 'body.0.conv: 16 filters x 3 channels, 5x5 kernels (RGB)'."""
+    (n, c), (total_n, total_c) = grid.shown, grid.total
+    more = "" if (n, c) == (total_n, total_c) else f" (showing {n} x {c})"
+    kind = "RGB, one tile per filter" if grid.rgb else ("a row per filter, a column per channel"
+                                                        if grid.cols == c and c > 1 else "one tile per filter")
+    return f"{grid.layer}: {total_n} filters x {total_c} channels, {hw(grid.kernel)} kernels{more}; {kind}"
+
+
+class LearnedPanel(QWidget):
+    """First-layer filters, then the chosen layer: its filters, feature maps and receptive fields."""
+
+    layer_chosen = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.first = ImagePane("First conv layer: filters")
+        self.chosen = ImagePane("Chosen layer: filters")
+        self.features = ImagePane("Feature maps")
+        self.effective = ImagePane("Effective receptive field")
+        self.theoretical = ImagePane("Theoretical receptive field")
+        self.layer = QComboBox()
+        self.layer.setToolTip("the layer whose filters, feature maps and receptive fields are drawn")
+        self.layer.setMinimumContentsLength(18)
+        self.layer.activated.connect(lambda _i: self.layer_chosen.emit(self.layer.currentData() or ""))
+        self.rects = [_rect_item(p.box) for p in (self.effective, self.theoretical)]
+        self.report: Report | None = None
+        self.last: Visuals | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Layer"))
+        head.addWidget(self.layer, 1)
+        layout.addLayout(head)
+        grid = QGridLayout()
+        grid.addWidget(self.first, 0, 0)
+        grid.addWidget(self.chosen, 0, 1)
+        grid.addWidget(self.features, 0, 2)
+        grid.addWidget(self.effective, 0, 3)
+        grid.addWidget(self.theoretical, 0, 4)
+        for col in range(5):
+            grid.setColumnStretch(col, 1)
+        layout.addLayout(grid, 1)
+
+    def set_report(self, report: Report | None, keep: str = "") -> str:
+        """The layers to choose from (spatial ones, as the analysis names them); returns the chosen one."""
+        self.report = report
+        current = keep or self.layer.currentData() or ""
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        records = [r for r in report.layers if len(r.out_shape) == 3] if report else []
+        for r in records:
+            self.layer.addItem(f"{r.name}  ({r.type}, {'x'.join(map(str, r.out_shape))})", r.name)
+        index = self.layer.findData(current)
+        if index < 0:  # the deepest convolution: its filters mix earlier features, its field is the largest
+            convs = [i for i, r in enumerate(records) if r.type == "conv"]
+            index = convs[-1] if convs else self.layer.count() - 1
+        self.layer.setCurrentIndex(index)
+        self.layer.blockSignals(False)
+        return self.layer.currentData() or ""
+
+    def show_visuals(self, v: Visuals) -> None:
+        self.last = v
+        if v.first is not None:
+            self.first.set_image(v.first.image, filter_caption(v.first))
+        else:
+            self.first.set_image(None, "the network has no convolution")
+        if v.chosen is not None:
+            self.chosen.set_image(v.chosen.image, filter_caption(v.chosen))
+        else:
+            self.chosen.set_image(None, f"{v.layer} is not a convolution: no filters")
+        self.chosen.title.setText(f"Filters of {v.layer}" if v.layer else "Chosen layer: filters")
+        if v.features is not None:
+            self.features.set_image(v.features, f"{v.channels} maps of {v.layer} for validation image {v.sample} "
+                                    "(each scaled to its own range)")
+        else:
+            self.features.set_image(None, "; ".join(v.problems))
+        self._show_fields(v)
+
+    def _show_fields(self, v: Visuals) -> None:
+        erf = v.erf
+        record = next((r for r in self.report.layers if r.name == v.layer), None) if self.report else None
+        if erf is None:
+            self.effective.set_image(None, "")
+            self.theoretical.set_image(None, "")
+            for rect in self.rects:
+                rect.setRect(QRectF())
+            return
+        h, w = erf.map.shape
+        self.effective.set_image(v.erf_rgb, self._erf_caption(erf))
+        if record is None:
+            self.theoretical.set_image(None, f"no analysis record for {v.layer}")
+            for rect in self.rects:
+                rect.setRect(QRectF())
+            return
+        cy = record.rf_offset[0] + erf.unit[0] * record.rf_jump[0]
+        cx = record.rf_offset[1] + erf.unit[1] * record.rf_jump[1]
+        sh, sw = record.rf_size
+        field = QRectF(cx - (sw - 1) / 2, cy - (sh - 1) / 2, sw, sh)
+        mask = np.full((h, w), 0.12, np.float32)
+        top, left = max(0, int(field.top())), max(0, int(field.left()))
+        mask[top:max(top, int(np.ceil(field.bottom()))), left:max(left, int(np.ceil(field.right())))] = 0.85
+        self.theoretical.set_image(mask, f"{hw(record.rf_size)} px around unit {erf.unit} (analysis; jump "
+                                   f"{hw(record.rf_jump)}); the blue box on both")
+        for rect in self.rects:
+            rect.setRect(field)
+
+    @staticmethod
+    def _erf_caption(erf: Any) -> str:
+        top, bottom, left, right = erf.support
+        if bottom < top:
+            return f"no gradient reaches the input from unit {erf.unit} (dead units)"
+        return (f"|d unit {erf.unit} / d input| over {erf.images} images; non-zero over "
+                f"{bottom - top + 1}x{right - left + 1} px, centre of mass ({erf.centroid[0]:.1f}, "
+                f"{erf.centroid[1]:.1f})")

@@ -1,0 +1,171 @@
+"""Reading a study back as plain records: what the CLI, the reports and the GUI's trials table show.
+
+Everything here reads the storage only (any process, any time, also while the study runs elsewhere).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from arch.spec import Spec, loads
+from search import storage
+from search.attrs import CURVE, FAILURE, FIGURES, FOLDER, INFEASIBLE, INTERRUPTED, RETRY_OF, SPEC, TRAIN_SECONDS
+from search.config import OBJECTIVES, SearchError
+
+STATES = ("complete", "infeasible", "pruned", "failed", "interrupted", "running", "waiting")
+CHECKPOINTS = ("final.pt", "best.pt")
+
+
+@dataclass
+class TrialRecord:
+    """One trial as people read it. ``values`` maps objective names to numbers (complete trials only)."""
+
+    number: int
+    state: str                                    # one of STATES
+    values: dict[str, float] | None
+    params: dict[str, Any]                        # the sampled values, by spec path (Optuna's stored form)
+    figures: dict[str, float]                     # params, macs, memory, rf, train_bytes, latency (analysis)
+    curve: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch (val_acc, val_loss, ...)
+    reason: str = ""                              # why infeasible / failed / interrupted / pruned
+    duration: float | None = None                 # seconds from start to finish
+    train_seconds: float | None = None            # seconds of training (and per-epoch evaluation)
+    spec_text: str | None = None
+    folder: str | None = None
+    retry_of: int | None = None
+
+    @property
+    def accuracy(self) -> float | None:
+        if self.values is not None:
+            return self.values["accuracy"]
+        if self.curve:
+            return self.curve[-1].get("val_acc")
+        return None
+
+    @property
+    def macs(self) -> float | None:
+        return self.figures.get("macs")
+
+    @property
+    def param_count(self) -> float | None:
+        return self.figures.get("params")
+
+    @property
+    def trained(self) -> bool:
+        return self.state == "complete"
+
+    def spec(self) -> Spec:
+        if not self.spec_text:
+            raise SearchError(f"trial {self.number} has no architecture (it ended before sampling one)")
+        return loads(self.spec_text, f"trial {self.number}")
+
+
+def _state(t: optuna.trial.FrozenTrial) -> tuple[str, str]:
+    a = t.user_attrs
+    if t.state == TrialState.COMPLETE:
+        return ("infeasible", a[INFEASIBLE]) if INFEASIBLE in a else ("complete", "")
+    if t.state == TrialState.PRUNED:
+        curve = a.get(CURVE) or []
+        return "pruned", f"pruned after epoch {curve[-1]['epoch']}" if curve else "pruned"
+    if t.state == TrialState.FAIL:
+        if INTERRUPTED in a:
+            return "interrupted", a[INTERRUPTED]
+        return "failed", a.get(FAILURE) or t.system_attrs.get("fail_reason", "failed")
+    if t.state == TrialState.WAITING:
+        return "waiting", f"retry of trial {a[RETRY_OF]}" if RETRY_OF in a else "queued"
+    return "running", ""
+
+
+def to_record(t: optuna.trial.FrozenTrial, objectives: list[str]) -> TrialRecord:
+    state, reason = _state(t)
+    a = t.user_attrs
+    values = dict(zip(objectives, t.values)) if state == "complete" and t.values is not None else None
+    duration = (t.datetime_complete - t.datetime_start).total_seconds() \
+        if t.datetime_complete and t.datetime_start else None
+    return TrialRecord(t.number, state, values, dict(t.params), dict(a.get(FIGURES) or {}), list(a.get(CURVE) or []),
+                       reason, duration, a.get(TRAIN_SECONDS), a.get(SPEC), a.get(FOLDER),
+                       a.get(RETRY_OF))
+
+
+@dataclass
+class StudyView:
+    """A study as stored: what it searches (``identity``), its objectives and every trial."""
+
+    name: str
+    objectives: list[str]
+    identity: dict[str, Any]
+    records: list[TrialRecord]
+    study: optuna.Study | None = None  # the live study (parameter importances read its trials)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.objectives) > 1
+
+    def record(self, number: int) -> TrialRecord:
+        for r in self.records:
+            if r.number == number:
+                return r
+        raise SearchError(f"study {self.name!r} has no trial {number} (trials 0..{len(self.records) - 1})")
+
+    def best(self) -> list[TrialRecord]:
+        """Single objective: the complete trials by accuracy, best first; multi: the Pareto front."""
+        if self.multi:
+            return sorted(pareto_front(self.records, self.objectives), key=lambda r: -r.values["accuracy"])
+        return sorted((r for r in self.records if r.state == "complete"), key=lambda r: -r.values["accuracy"])
+
+
+def view(study: optuna.Study) -> StudyView:
+    identity = study.user_attrs.get(storage.IDENTITY_KEY) or {}
+    objectives = list(identity.get("objectives") or ["accuracy"])
+    return StudyView(study.study_name, objectives, identity,
+                     [to_record(t, objectives) for t in study.get_trials(deepcopy=False)], study)
+
+
+def open_study(name: str, storage_url: str | None = None, root: str | Path = "studies") -> StudyView:
+    return view(storage.load(name, storage_url, root))
+
+
+def load_study_records(name: str, storage_url: str | None = None, root: str | Path = "studies") -> list[TrialRecord]:
+    return open_study(name, storage_url, root).records
+
+
+def trial_spec(name: str, number: int, storage_url: str | None = None, root: str | Path = "studies") -> Spec:
+    """The concrete architecture of one trial, ready to open, analyse, build or export."""
+    return open_study(name, storage_url, root).record(number).spec()
+
+
+def _dominates(a: list[float], b: list[float]) -> bool:
+    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+
+def pareto_front(records: list[TrialRecord], objectives: list[str]) -> list[TrialRecord]:
+    """Complete (feasible, trained) trials that no other such trial dominates on every objective."""
+    sign = [1.0 if OBJECTIVES[o][0] == "maximize" else -1.0 for o in objectives]
+    done = [r for r in records if r.state == "complete" and all(math.isfinite(r.values[o]) for o in objectives)]
+    keyed = [(r, [s * r.values[o] for s, o in zip(sign, objectives)]) for r in done]
+    return [r for r, k in keyed if not any(_dominates(k2, k) for _, k2 in keyed)]
+
+
+def keep_best_checkpoints(records: list[TrialRecord], objectives: list[str], k: int) -> list[int]:
+    """Delete the checkpoints of every trial but the best ``k`` (front first, then accuracy); returns
+    the numbers of the trials whose checkpoints were removed."""
+    front = {r.number for r in pareto_front(records, objectives)} if len(objectives) > 1 else set()
+    ranked = sorted((r for r in records if r.state == "complete"),
+                    key=lambda r: (r.number not in front, -r.values["accuracy"], r.number))
+    keep = {r.number for r in ranked[:k]}
+    removed = []
+    for r in records:
+        if r.number in keep or r.state in ("running", "waiting") or not r.folder:
+            continue
+        files = [Path(r.folder) / name for name in CHECKPOINTS if (Path(r.folder) / name).exists()]
+        for f in files:
+            f.unlink(missing_ok=True)
+        if files:
+            removed.append(r.number)
+    return removed
+
