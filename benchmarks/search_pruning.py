@@ -10,7 +10,11 @@ the time spent training and evaluating), the wall time and the best validation a
 of training times and of epochs, and the accuracy difference. Target: >= 2x less training time, best
 accuracy within 0.5 points. On a shared machine the seconds vary with other load; the epoch ratio does not.
 
-    python -m benchmarks.search_pruning [--pruner halving] [--sampler random] [--trials 12] [--epochs 6]
+24 trials by default: a pruner judges each trial against those before it, so with a dozen trials one slow
+starter that would have ended best can be cut early (replaying 36 recorded MNIST curves of this space in 300
+random orders, successive halving met both targets in 73 % of the orders at 12 trials, 94 % at 24, 99 % at 36).
+
+    python -m benchmarks.search_pruning [--pruner halving] [--sampler random] [--trials 24] [--epochs 6]
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def main() -> None:
     parser.add_argument("--pruner", default="halving", choices=("median", "hyperband", "halving"),
                         help="the pruner compared with none")
     parser.add_argument("--sampler", default="random", choices=("random", "tpe"), help="random: same candidates")
-    parser.add_argument("--trials", type=int, default=12, help="trials per study")
+    parser.add_argument("--trials", type=int, default=24, help="trials per study")
     parser.add_argument("--epochs", type=int, default=6, help="epochs per trial")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
