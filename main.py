@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("arch.cli", "analysis.cli", "training.cli", "search.cli", "gui.cli")
+COMMAND_MODULES = ("arch.cli", "arch.scale_cli", "arch.import_cli", "analysis.cli", "analysis.explain_cli",
+                   "training.cli", "search.cli", "search.compare_cli", "gui.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,9 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     from arch.errors import ConvSmithError
 
+    try:  # a well-formed value out of its range is a user error found while parsing
+        args = build_parser().parse_args(argv)
+    except ConvSmithError as e:
+        print(f"convsmith: error: {e}", file=sys.stderr)
+        return 1
     try:
         return int(args.run(args) or 0)
     except ConvSmithError as e:

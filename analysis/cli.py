@@ -1,4 +1,5 @@
-"""Commands ``analyze`` and ``compare``. Imports only argparse at load time (``--help`` stays instant)."""
+"""Command ``analyze`` (``compare`` is in ``search.compare_cli``: it reads studies). Imports only argparse at load
+time (``--help`` stays instant)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 from arch.cli import SPEC_HELP, shape_arg, write_output
 
 FORMATS = ("table", "json", "csv", "md", "html")
-COMPARE_FORMATS = ("table", "json", "md", "html")
 EXTENSIONS = {".json": "json", ".csv": "csv", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-CONVENTION_HELP = ("MACs count conv and linear multiply-adds without bias (torchvision / fvcore convention); FLOPs "
+CONVENTION_HELP = ("MACs count conv, linear, matmul and attention multiply-adds without bias (torchvision / fvcore "
+                   "convention); FLOPs "
                    "count every op (2 x MACs, bias, batch norm, activations, pooling, adds).")
 
 
@@ -63,19 +64,6 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
-    from analysis import compare, html
-    from analysis.sources import analyze_ref
-
-    fmt = _format(args, COMPARE_FORMATS)
-    reports = [analyze_ref(ref, args.input, batch=args.batch, dtype=args.dtype) for ref in args.sources]
-    render = {"table": compare.text, "json": compare.to_json, "md": compare.markdown, "html": html.comparison}[fmt]
-    write_output(args.output, render(reports))
-    if args.output and args.output != "-":
-        print(f"wrote {args.output} ({fmt}, {len(reports)} networks)")
-    return 0
-
-
 def _common(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     p.add_argument("--input", type=shape_arg, metavar="CxHxW",
                    help="input shape (default: the spec's own; 3x224x224 for torchvision and --module models)")
@@ -92,11 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyze", help="per-layer shapes, params, MACs/FLOPs, memory, receptive fields and lints",
         description="Analyse a network: every layer's shapes, parameters, MACs and FLOPs, activation memory and "
                     "receptive field, rolled up per block, with lints and suggested fixes. " + CONVENTION_HELP,
-        epilog="Examples: analyze template:resnet18 --input 3x160x160 | analyze --torchvision resnet50 "
-               "--format html -o r50.html | analyze --module net.py:Net --format json")
+        epilog="Examples: analyze template:resnet18 --input 3x160x160 | analyze model.onnx | "
+               "analyze --torchvision resnet50 --format html -o r50.html | analyze --module net.py:Net --format json")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("source", nargs="?", metavar="SOURCE",
-                        help=SPEC_HELP + "; also torchvision:NAME or path/to/file.py:ClassName")
+                        help=SPEC_HELP + "; also torchvision:NAME, path/to/file.py:ClassName or model.onnx (needs the "
+                             "onnx package)")
     source.add_argument("--torchvision", metavar="NAME",
                         help="a torchvision classification model, built with weights=None and imported with torch.fx")
     source.add_argument("--module", metavar="FILE:CLASS",
@@ -107,12 +96,3 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size of the objects to recognise, in pixels: the receptive-field lint asks for at least this")
     p.set_defaults(run=_analyze)
 
-    p = sub.add_parser(
-        "compare", help="compare several networks side by side",
-        description="Compare networks side by side: totals, per-stage figures, receptive fields, a params-vs-MACs "
-                    "scatter (HTML) and each network's lints. " + CONVENTION_HELP,
-        epilog="Example: compare template:resnet18 template:mobilenet_v2 torchvision:efficientnet_b0 -o cmp.html")
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="two or more of: " + SPEC_HELP + ", torchvision:NAME, path/to/file.py:ClassName")
-    _common(p, COMPARE_FORMATS)
-    p.set_defaults(run=_compare)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from analysis.formats import count, grid, hw, md_cell, md_table, nbytes, rf_text
+from analysis.formats import count, grid, hw, nbytes, rf_text
 from analysis.records import CONVENTION, Report
 
 
@@ -76,20 +75,6 @@ def _names(reports: Sequence[Report]) -> list[str]:
     return [r.name for r in reports]
 
 
-def markdown(reports: Sequence[Report]) -> str:
-    head = [""] + _names(reports)
-    lines = ["# Comparison", "", f"Convention: {md_cell(CONVENTION)}", "", "## Totals", ""]
-    lines += md_table(head, totals_rows(reports))
-    lines += ["", "## Stages (consecutive top-level blocks with the same output size)", ""]
-    lines += md_table(head, stage_rows(reports))
-    lines += ["", "## Lints", ""]
-    for r in reports:
-        lines.append(f"### {md_cell(r.name)}")
-        lines += [f"- **{md_cell(x.code)}** `{md_cell(x.block)}`: {md_cell(x.message)}" for x in r.lints] or ["None."]
-        lines.append("")
-    return "\n".join(lines)
-
-
 def text(reports: Sequence[Report]) -> str:
     head = [""] + _names(reports)
     out = [f"Convention: {CONVENTION}", ""] + grid(head, totals_rows(reports), set())
@@ -97,12 +82,3 @@ def text(reports: Sequence[Report]) -> str:
     for r in reports:
         out += ["", f"{r.name}: {len(r.lints)} lint(s)"] + [f"  {x.block} {x.code}: {x.message}" for x in r.lints]
     return "\n".join(out) + "\n"
-
-
-def to_json(reports: Sequence[Report]) -> str:
-    networks = []
-    for r in reports:
-        full = r.to_json()
-        networks.append({"name": r.name, "totals": full["totals"], "receptive_field": full["receptive_field"],
-                         "stages": [vars(s) for s in stages(r)], "lints": full["lints"]})
-    return json.dumps({"convention": CONVENTION, "networks": networks}, indent=1) + "\n"

@@ -108,8 +108,9 @@ def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int =
     if has_gate:
         notes.append(SE_NOTE)
     if graph.unknown_ops:
-        notes.append(f"{len(graph.unknown_ops)} op(s) could not be mapped and count as 0 MACs / FLOPs; "
-                     "receptive fields treat them as element-wise: " + ", ".join(graph.unknown_ops))
+        notes.append(f"{len(graph.unknown_ops)} op(s) could not be mapped and count as 0 MACs / FLOPs, so MACs, "
+                     "FLOPs, activation memory and the receptive field are lower bounds (receptive fields treat "
+                     "them as element-wise): " + ", ".join(graph.unknown_ops))
     report = Report(graph.name, tuple(graph.input_shape), batch, dtype, graph, totals_record, layers, blocks,
                     receptive, [], notes)
     report.lints = lint_rules.find(report, source if isinstance(source, Spec) else None, target, expansion)

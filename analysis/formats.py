@@ -42,36 +42,44 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def rf_text(size: Sequence[float], whole: bool) -> str:
-    return "whole input" if whole else hw(size)
+    return "global" if whole else hw(size)
+
+
+def at_least(r: Report) -> str:
+    """'≥ ' before a figure an uncounted op may make too small (records.LOWER_BOUND_FIGURES), else ''."""
+    return "≥ " if r.totals.lower_bound else ""
 
 
 def header_lines(r: Report) -> list[str]:
     """The facts every format opens with: what was analysed, how it was counted, the totals."""
     t = r.totals
     rf = r.receptive_field
+    ge = at_least(r)
     lines = [
         f"{r.name}: input {shape_text(r.input_shape)}, batch {r.batch}, {r.dtype}",
         f"Convention: {CONVENTION}",
         f"Params {t.params:,} (trainable {t.trainable_params:,}, frozen {t.frozen_params:,}; buffers "
         f"{t.buffers:,})",
-        f"MACs {t.macs:,} ({count(t.macs)}), FLOPs {t.flops:,} ({count(t.flops)})",
-        f"Activations kept for backward (training) {nbytes(t.activation_bytes_train)}; peak live in inference "
-        f"{nbytes(t.peak_activation_bytes_inference)}",
-        f"Receptive field at {rf.layer}: size {hw(rf.size)}, jump {hw(rf.jump)}, offset {hw(rf.offset)}",
+        f"MACs {ge}{t.macs:,} ({count(t.macs)}), FLOPs {ge}{t.flops:,} ({count(t.flops)})",
+        f"Activations kept for backward (training) {ge}{nbytes(t.activation_bytes_train)}; peak live in inference "
+        f"{ge}{nbytes(t.peak_activation_bytes_inference)}",
+        f"Receptive field at {rf.layer}: size {ge}{hw(rf.size)}, jump {hw(rf.jump)}, offset {hw(rf.offset)}",
     ]
     if t.unknown_ops:
-        lines.append(f"Unknown ops ({len(t.unknown_ops)}): {', '.join(t.unknown_ops)}")
+        lines.append(f"LOWER BOUNDS (≥): {len(t.unknown_ops)} op(s) could not be counted, so MACs, FLOPs, memory "
+                     f"and the receptive field may be larger: {', '.join(t.unknown_ops)}")
     return lines
 
 
 LAYER_COLUMNS = ("name", "block", "type", "in_shape", "out_shape", "params", "macs", "flops", "activation_bytes",
-                 "rf_size", "rf_jump", "rf_offset")
+                 "rf_size", "rf_jump", "rf_offset", "counted")
+NOT_COUNTED = "no: unknown op, totals are lower bounds"
 
 
 def layer_rows(r: Report) -> list[list[str]]:
     return [[x.name, x.block, x.type, shape_text(x.in_shape), shape_text(x.out_shape), str(x.params), str(x.macs),
              str(x.flops), str(x.activation_bytes), rf_text(x.rf_size, x.rf_whole_input), hw(x.rf_jump),
-             hw(x.rf_offset)] for x in r.layers]
+             hw(x.rf_offset), NOT_COUNTED if x.type == "unknown" else "yes"] for x in r.layers]
 
 
 def grid(head: Sequence[str], rows: list[list[str]], right: set[int]) -> list[str]:

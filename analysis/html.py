@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from analysis import compare, svg
+from analysis import svg
 from analysis.formats import count, header_lines, hw, nbytes, rf_text, shape_text
 from analysis.records import CONVENTION, Report
 
@@ -60,11 +60,15 @@ def rf_curve(r: Report) -> str:
     return svg.lines(series, "Receptive field growth", "block", "field size (pixels)", lambda v: f"{v:g}")
 
 
+_BOUND = ' style="color:#c5221f;font-weight:bold"'  # the line saying the totals are lower bounds
+
+
 def report(r: Report) -> str:
     top = [b for b in r.blocks if b.parent is None]
     head = header_lines(r)  # [what was analysed, the convention, totals...]
     body = [f"<h1>{escape(r.name)}</h1>", f"<p>{escape(head[0])}</p>",
-            "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in head[2:]) + "</ul>",
+            "<ul>" + "".join(f"<li{_BOUND if x.startswith('LOWER BOUNDS') else ''}>{escape(x)}</li>"
+                             for x in head[2:]) + "</ul>",
             f'<p class="convention">{escape(CONVENTION)}</p>',
             "<h2>Lints</h2>", _lints(r),
             "<h2>Per block</h2>",
@@ -83,17 +87,3 @@ def report(r: Report) -> str:
                      hw(x.rf_jump), hw(x.rf_offset)] for x in r.layers], {5, 6, 7, 8}),
             "<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.notes) + "</ul>"]
     return _page(f"{r.name}: ConvSmith analysis", body)
-
-
-def comparison(reports: Sequence[Report]) -> str:
-    head = [""] + [r.name for r in reports]
-    points = [(r.name, float(r.totals.params), float(r.totals.macs)) for r in reports]
-    body = ["<h1>Comparison</h1>", f'<p class="convention">{escape(CONVENTION)}</p>',
-            "<h2>Totals</h2>", _table(head, compare.totals_rows(reports)),
-            "<h2>Stages</h2><p>Consecutive top-level blocks with the same output size.</p>",
-            _table(head, compare.stage_rows(reports)),
-            f"<figure>{svg.scatter(points, 'Parameters vs MACs', 'parameters', 'MACs', count)}</figure>",
-            "<h2>Lints</h2>"]
-    for r in reports:
-        body += [f"<h3>{escape(r.name)}</h3>", _lints(r)]
-    return _page("ConvSmith comparison", body)

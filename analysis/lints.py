@@ -9,10 +9,12 @@ whose input they change (``Expansion.variant``). Edits that cannot change any sh
 an identity shortcut where the shapes already match) are checked against their field's declaration only.
 
 Rules: ``rf-small`` (field at the last spatial layer below the input or the stated object size),
-``stride-gt-kernel`` (a value whose every reader skips pixels), ``early-collapse`` (a 1x1 map while
-larger kernels follow), ``channels-not-multiple-of-8`` (conv and hidden linear widths; convs on 1x1
-maps such as squeeze-excitation and the classifier are exempt), ``residual-projection`` (a shortcut
-that needs a 1x1 conv), ``bn-after-bias`` (a conv bias the following batch norm cancels).
+``stride-gt-kernel`` (a value whose every reader skips pixels), ``stride-drops-pixels`` (the last rows a
+stride leaves unread: analysis/lint_stride.py), ``early-collapse`` (a 1x1 map while larger kernels follow),
+``channels-not-multiple-of-8`` (conv and hidden linear widths; convs on 1x1 maps such as squeeze-excitation
+and the classifier are exempt), ``residual-projection`` (a shortcut that needs a 1x1 conv), ``bn-after-bias``
+(a conv bias the following batch norm cancels), ``paths-misaligned`` (analysis/lint_paths.py: a merge of
+fields with different centres or jumps).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from analysis.lint_paths import paths_misaligned
+from analysis.lint_stride import stride_drops_pixels
 from analysis.receptive import fields, last_spatial
 from analysis.records import Fix, Lint
 from arch.errors import Problem, SpecError
@@ -133,6 +137,8 @@ class _Context:
             new, changed = edited(self.spec, edits)
         except SpecError:
             return False
+        if self.expansion is not None and check is None:  # only the edited blocks: linear in the lints
+            return not self.expansion.variant_problems(new, changed)
         if self.expansion is not None:
             graph = self.expansion.variant(new, changed)
         else:
@@ -186,13 +192,41 @@ def _small_field(c: _Context) -> list[Lint]:
         return f is not None and f.size[0] >= need[0] and f.size[1] >= need[1]
 
     fix = None
-    convs = [b for b in c.graph.blocks if b.family in ("conv", "separable")]
-    found = c.path(convs[-1].path, "dilation") if convs else None
+    target = _dilation_target(c, rf.jump)
+    if target is None:
+        message += ("; no convolution block sits after the last down-sampling, where dilating would help: "
+                    "down-sample more (a stride 2 in a later block) or enlarge the kernels of the last blocks")
+    found = c.path(target, "dilation") if target is not None else None
     for d in range(2, 9) if found is not None else ():
-        fix = c.fix(f"dilate the last convolution ({convs[-1].path}) by {d}", [(found[0], d)], grown)
+        fix = c.fix(f"dilate {target} by {d}", [(found[0], d)], grown)
         if fix:
+            fix = Fix(_dilation_effect(c, fix, rf), fix.edits)
             break
     return [Lint(block, "rf-small", message, "warning", fix)]
+
+
+def _dilation_target(c: _Context, last_jump: tuple[Any, Any]) -> str | None:
+    """The deepest convolution block, when it works at the last layer's jump (after every down-sampling):
+    dilating an earlier one (the stem) needs a huge dilation for the same field."""
+    for b in reversed(c.graph.blocks):
+        if b.family not in ("conv", "separable") or len(b.out_shape) != 3:
+            continue
+        layer = next((c.report.layer(n) for n in b.nodes if c.index[n].op == "conv"), None)
+        return b.path if layer is not None and tuple(layer.rf_jump) == tuple(last_jump) else None
+    return None
+
+
+def _dilation_effect(c: _Context, fix: Fix, rf: Any) -> str:
+    """The fix in numbers, said before it is applied: the field it gives at the last spatial layer. Dilation
+    with the same shapes keeps every kernel and output size, hence params and MACs (said only when so)."""
+    new, changed = edited(c.spec, fix.edits)
+    graph = c.expansion.variant(new, changed) if c.expansion is not None else build_graph(new, c.report.input_shape)
+    after = fields(graph)
+    layer = last_spatial(graph, after)
+    size = after[layer].size if after.get(layer) is not None else rf.size
+    same = [n.shape for n in graph.nodes] == [n.shape for n in c.graph.nodes]
+    cost = "; params and MACs unchanged (same kernels, same shapes)" if same else "; shapes change"
+    return f"{fix.description}: receptive field {_hw(rf.size)} -> {_hw(size)} at {layer}{cost}"
 
 
 def _skips(node: Node) -> bool:
@@ -350,7 +384,8 @@ def _wasted_bias(c: _Context) -> list[Lint]:
     return out
 
 
-RULES = (_small_field, _skipped_pixels, _early_collapse, _channels, _projections, _wasted_bias)
+RULES = (_small_field, _skipped_pixels, stride_drops_pixels, _early_collapse, _channels, _projections, _wasted_bias,
+         paths_misaligned)
 
 
 def find(report: Report, spec: Spec | None, target: tuple[int, int] | None,

@@ -7,10 +7,18 @@ instead, reflect and replicate padding save both); batch norm its input and two 
 std); relu, sigmoid and tanh their output, other activations their input; max and adaptive max pooling
 their input and int64 indices; average pooling its input (adaptive pooling to 1x1 is a mean and saves
 nothing); dropout a mask of the input's size and dtype; a multiply each operand the other one needs;
-add, concat and flatten nothing. The N-max pool of ``arch.ops`` saves, per output, n int64 top-k indices,
+an element-wise maximum both operands; add, concat and flatten nothing; local response normalisation its
+input, the padded squares the window averages, and the base and result of the power (the divisor); a CBAM
+gate its gate, the pooled values its convs read, the hidden ReLU outputs, and its input (and the max) when
+the input needs a gradient. The N-max pool of ``arch.ops`` saves, per output, n int64 top-k indices,
 n values, n finiteness flags and one divisor. An op is recorded only when its output needs a gradient
 (it has trainable parameters or an input that needs one), exactly as autograd does; in-place variants
 are counted as their out-of-place versions. Unknown (fx) ops are counted as saving nothing.
+fx-imported ops: layer and group norm save their input and two float32 statistics per row / group;
+softmax its output; matmul, einsum and a division both operands; a unary function its input; scalar
+arithmetic, subtraction, views, copies and reductions nothing; attention (scaled_dot_product_attention,
+Swin windows, nn.MultiheadAttention) its inputs plus the intermediates of torch's math path
+(``attrs["saved"]``: projections, probabilities, output). Constants are parameters: 0 activation bytes.
 
 Inference (``peak_bytes``) runs the graph in order with every value freed after its last
 consumer (the network output is kept); flatten and eval-mode dropout return views and allocate nothing.
@@ -35,7 +43,8 @@ DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 INDEX_BYTES = 8  # int64 pooling indices and top-k indices
 SAVES_OUTPUT = ("relu", "sigmoid", "tanh")
 SAVES_INPUT = frozenset(("conv", "linear", "avgpool"))  # (conv with zeros padding)
-VIEWS = frozenset(("flatten", "dropout"))  # in inference; training keeps only flatten as a view
+VIEWS = frozenset(("flatten", "dropout", "reshape"))  # in inference; training keeps flatten and reshape
+STATS_BYTES = 4  # layer / group norm keep a float32 mean and inverse std per normalised row or group
 
 
 class Saved(NamedTuple):
@@ -61,7 +70,7 @@ def saved_for_backward(nodes: Iterable[Node], port: str | None, port_grad: bool,
     extra = 0
     for n in nodes:
         name, inputs, op = n.name, n.inputs, n.op
-        owner[name] = owner[inputs[0]] if op == "flatten" and inputs else name
+        owner[name] = owner[inputs[0]] if op in ("flatten", "reshape") and inputs else name
         if len(inputs) == 1:
             grads = None
             grad = needs_grad[inputs[0]] or trainable.get(name, 0) > 0
@@ -94,8 +103,39 @@ def saved_for_backward(nodes: Iterable[Node], port: str | None, port_grad: bool,
         elif op == "nmaxpool":
             k = n.attrs["n"]
             extra += numel(n.shape) * batch * (k * (INDEX_BYTES + dtype_bytes + 1) + dtype_bytes)
+        elif op in ("channel_gate", "spatial_gate"):  # CBAM: arch.ops.ChannelGate / SpatialGate
+            if needs_grad[inputs[0]]:  # the max over the input saves it (and its result)
+                values[owner[inputs[0]]] = size[inputs[0]]
+            values[name] = size[name]  # the sigmoid saves the gate it returns
+            if op == "channel_gate":  # mean and max (the convs' inputs), the two hidden ReLU outputs
+                extra += (2 * n.attrs["channels"] + 2 * n.attrs["hidden"]) * batch * dtype_bytes
+            else:  # the stacked mean and max the conv reads; the max's result when the input needs a gradient
+                _, h, w = n.shape
+                extra += (2 + (1 if needs_grad[inputs[0]] else 0)) * h * w * batch * dtype_bytes
+        elif op == "lrn":  # F.local_response_norm: x*x, pad, avg_pool3d, scale, pow, divide
+            values[owner[inputs[0]]] = size[inputs[0]]
+            c, h, w = n.shape
+            pad = n.attrs["size"] - 1
+            extra += ((c + pad) * h * w + 2 * c * h * w) * batch * dtype_bytes  # padded squares, base, power
         elif op == "dropout":
             extra += numel(n.shape) * batch * dtype_bytes
+        elif op in ("layer_norm", "group_norm"):
+            values[owner[inputs[0]]] = size[inputs[0]]
+            extra += 2 * n.attrs["rows"] * STATS_BYTES * (1 if n.attrs.get("once") else batch)
+        elif op == "softmax":
+            values[owner[name]] = size[name]
+        elif op in ("attention", "mha"):  # its inputs, and the intermediates attrs["saved"] counts
+            for i in inputs:
+                values[owner[i]] = size[i]
+            extra += n.attrs["saved"] * batch * dtype_bytes
+        elif op == "matmul" or (op == "arith" and n.attrs["fn"] == "div"):
+            for i in inputs:
+                values[owner[i]] = size[i]
+        elif op == "arith" and n.attrs["fn"] not in ("scalar", "sub"):  # a unary function: its input
+            values[owner[inputs[0]]] = size[inputs[0]]
+        elif op == "max" and grads is not None:  # torch.maximum saves both operands
+            for i in inputs:
+                values[owner[i]] = size[i]
         elif op == "mul" and grads is not None:
             a, b = inputs
             if grads[0]:

@@ -56,14 +56,17 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
     for n in nodes:
         op, name, shape = n.op, n.name, n.shape
         shapes[name] = shape
-        act = size[name] = numel(shape) * batch * dtype_bytes
+        if op == "constant":  # a parameter or buffer: not an activation
+            act = size[name] = 0
+        else:  # a value computed once per batch (fx: from constants only) has no batch axis
+            act = size[name] = numel(shape) * (1 if "once" in n.attrs else batch) * dtype_bytes
         if op == "input":
             continue
         in_shape = shapes[n.inputs[0]] if n.inputs else ()
         params, buffers, macs, flops = RULES[op](n, in_shape)
         still = params - frozen(n, params) if params and "frozen_params" in n.attrs else params
         trainable[name] = still
-        if batch != 1:
+        if batch != 1 and "once" not in n.attrs:
             macs, flops = macs * batch, flops * batch
         rows.append((params, macs, flops, act, name, n.block, op, in_shape, shape, still, buffers))
         params_sum += params

@@ -6,7 +6,8 @@ units) and the centre c of unit 0's field in input pixel coordinates. A windowed
 kernel k' = d*(k-1)+1, stride s and leading padding p maps (r, j, c) to
 (r + (k'-1)*j, j*s, c + ((k'-1)/2 - p)*j); ceil_mode only adds units at the far end.
 
-* Multi-path merges (add, concat) take the envelope of the paths' fields; for aligned paths (same
+* Multi-path merges (add, max, concat, a multiply of two maps) take the envelope of the paths' fields; for
+  aligned paths (same
   jump and centre) that is the largest field. Paths that differ in jump or centre are flagged.
 * A multiply by a broadcast (C, 1, 1) gate (squeeze-excitation) is a channel scale: the field is the
   other input's; the gate's global context is not counted.
@@ -14,7 +15,12 @@ kernel k' = d*(k-1)+1, stride s and leading padding p maps (r, j, c) to
   input size as the size and jump and the input centre as the offset, with ``whole`` set.
 * Adaptive pooling to a size that does not divide the input has windows of two lengths: the size is
   that of the largest window's field, the jump the average step (possibly fractional).
-* Unknown ops (fx import) are assumed element-wise over their inputs; the report notes it.
+* Unknown ops (fx import) are assumed element-wise over their inputs; the report notes it and marks the
+  field a lower bound.
+* fx-imported ops say whether they mix image positions (``attrs["mixes"]``, see ``arch.fx_roles``):
+  attention, a token-mixing matmul, a norm or softmax over spatial axes, a conv over a reshaped map make
+  the field global (reported as the whole input: "global"); views, channels-last linears and norms over
+  channels keep each value's field.
 """
 
 from __future__ import annotations
@@ -83,9 +89,9 @@ def whole_field(graph: Graph) -> Field:
 
 
 UNIT = Field((1, 1), (1, 1), (0, 0))
-PASS_THROUGH = frozenset(("bn", "act", "dropout"))  # one value in, one out, same grid
+PASS_THROUGH = frozenset(("bn", "act", "dropout", "lrn"))  # one value in, one out, same grid
 POOLS = frozenset(("maxpool", "avgpool", "nmaxpool"))
-MERGES = frozenset(("add", "mul", "concat", "unknown"))
+MERGES = frozenset(("add", "mul", "max", "concat", "unknown"))
 
 
 def fields(graph: Graph) -> dict[str, Field | None]:
@@ -109,7 +115,10 @@ def propagate(nodes: Iterable[Node], out: dict[str, Field | None], shapes: Mappi
             out[name] = _step(node, [f for f, _ in ins], [s for _, s in ins], whole) if ins else None
             continue
         f = out[inputs[0]]  # one input, the common case: the usual ops without building lists
-        if f is None or op in PASS_THROUGH:
+        mixes = node.attrs.get("mixes")
+        if mixes is not None and f is not None:  # fx import: mixes positions (global) or works per position
+            out[name] = whole if mixes else f
+        elif f is None or op in PASS_THROUGH:
             out[name] = f
         elif f.whole:
             out[name] = whole
@@ -129,8 +138,11 @@ def _step(node: Node, ins: list[Field], in_shapes: list[Shape], whole: Field) ->
     op, a = node.op, node.attrs
     if op in PASS_THROUGH:
         return ins[0]
-    if op == "mul":  # a broadcast gate is a channel scale: only full-size operands shape the field
-        full = [f for f, s in zip(ins, in_shapes) if s == node.shape]
+    mixes = a.get("mixes")
+    if mixes is not None:
+        return whole if mixes else _envelope(ins)
+    if op == "mul":  # a (C, 1, 1) gate is a channel scale: only operands on the output's grid shape the field
+        full = [f for f, s in zip(ins, in_shapes) if s[1:] == node.shape[1:]]
         ins = full or ins
     if op in ("flatten", "linear") or any(f.whole for f in ins):
         return whole
@@ -140,6 +152,11 @@ def _step(node: Node, ins: list[Field], in_shapes: list[Shape], whole: Field) ->
         return _window(x, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
     if op in POOLS:
         return _window(x, a["kernel"], a["stride"], a["padding"])
+    if op == "channel_gate":  # global average and max
+        return whole
+    if op == "spatial_gate":
+        k = a["kernel"]
+        return _window(x, (k, k), (1, 1), (k // 2, k // 2))
     if op in ("adaptive_avgpool", "adaptive_maxpool"):
         in_hw = in_shapes[0][1:3]
         if tuple(a["output"]) == (1, 1) and in_hw != (1, 1):

@@ -15,10 +15,16 @@ from arch.graph import Graph, Shape
 Pair = tuple[float, float]
 
 # What the totals count, printed in every report header so a figure can be matched to other tools.
-CONVENTION = ("MACs: multiply-accumulates of convolution and linear layers only, bias excluded "
+CONVENTION = ("MACs: multiply-accumulates of convolution, linear, matrix-product (matmul, bmm, einsum) and "
+              "attention layers only, bias excluded "
               "(torchvision's GFLOPS column, fvcore's count, torch.utils.flop_counter FLOPs / 2). "
               "FLOPs: every operation, 2 x MACs plus bias adds, batch norm (2 per value), activations, "
               "pooling, residual adds and squeeze-excitation multiplies; concatenation is free.")
+
+
+# What an uncounted op can make too small: every format marks these when ``Totals.lower_bound``.
+LOWER_BOUND_FIGURES = ("macs", "flops", "activation_bytes_train", "peak_activation_bytes_inference",
+                       "receptive_field")
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,13 @@ class Totals:
     flops: int
     activation_bytes_train: int
     peak_activation_bytes_inference: int
-    unknown_ops: list[str] = field(default_factory=list)
+    unknown_ops: list[str] = field(default_factory=list)  # "node (target)" of every op that was not counted
+
+    @property
+    def lower_bound(self) -> bool:
+        """Whether an uncounted op makes MACs, FLOPs, memory and the receptive field lower bounds
+        (``LOWER_BOUND_FIGURES``); parameters are exact (an unknown op's tensors are still counted)."""
+        return bool(self.unknown_ops)
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,8 @@ class Report:
                 "activation_bytes_train": t.activation_bytes_train,
                 "peak_activation_bytes_inference": t.peak_activation_bytes_inference,
                 "unknown_ops": list(t.unknown_ops),
+                "lower_bound": t.lower_bound,
+                "lower_bound_figures": list(LOWER_BOUND_FIGURES) if t.lower_bound else [],
             },
             "receptive_field": {"layer": rf.layer, "size": list(rf.size), "jump": list(rf.jump),
                                 "offset": list(rf.offset)},

@@ -7,14 +7,24 @@ Each rule returns (params, buffers, macs, flops) for one sample (batch 1):
   (batch norm: weight + bias; running mean + var + num_batches_tracked). An fx-imported module called
   more than once, or with weights tied to another module, carries ``attrs["shared_params"]`` /
   ``attrs["shared_buffers"]``: elements already counted at another node, subtracted here.
-* macs: multiply-accumulates of conv and linear only, bias excluded (torchvision / fvcore convention).
+* macs: multiply-accumulates of conv, linear, matmul / bmm / einsum and attention (both products), bias
+  excluded: torchvision's and fvcore's convention, ``torch.utils.flop_counter`` FLOPs / 2; the convs inside
+  CBAM's gates count (its shared MLP twice, once for the average and once for the max). A conv or linear
+  reading its weight from a constant node (``attrs["external"]``: ``F.conv2d``) counts no params itself.
 * flops: every op; elementary functions (exp, erf, tanh, a compare) count 1:
   conv/linear 2 x MACs + one add per output when biased; batch norm 2 per value (folded scale and
   shift); activations per value as in ``ACT_FLOPS``; max pool k*k - 1 compares per output, average pool
   k*k (adds and one divide); N-max pool n selection passes (n*k*k - n(n+1)/2 compares) + n (adds and the
-  divide); adaptive pools likewise over their actual windows; add and mul 1 per value; concatenation,
+  divide); adaptive pools likewise over their actual windows; add, mul and max 1 per value; concatenation,
   flatten, dropout (inference) and the border copies of reflect / replicate / circular padding 0;
-  unknown ops 0 (listed as unknown).
+  layer and group norm 5 per value (mean, variance, normalise) + 2 when affine; softmax 5 per value (max,
+  subtract, exp, sum, divide); matmul and attention 2 x MACs; other element-wise arithmetic 1 per value;
+  reductions 1 per value read; local response normalisation size + 5 per value (square, the window's adds
+  and divide, scale, offset, power, divide); CBAM gates their means (1 per value read), maxima (reads -
+  outputs), convs, ReLU, add and sigmoid; views, copies and constants 0; unknown ops 0 (listed as unknown: every
+  total they may add to is a lower bound).
+* fx-imported ops holding their own tensors (norms, attention modules, constants, unknown ops) carry
+  their deduplicated counts in ``attrs["params"]`` / ``attrs["buffers"]``.
 """
 
 from __future__ import annotations
@@ -59,16 +69,18 @@ def _conv(node: Node, x: Shape) -> Counts:
     out = prod(node.shape)
     macs = out * per_out
     bias = a["bias"]
-    params = a["out_channels"] * per_out + (a["out_channels"] if bias else 0)
+    params = 0 if a.get("external") else a["out_channels"] * per_out + (a["out_channels"] if bias else 0)
     return _params(node, params), 0, macs, 2 * macs + (out if bias else 0)
 
 
 def _linear(node: Node, x: Shape) -> Counts:
+    """Over the last axis of a value of any rank (channels-last transformers apply it per token)."""
     a = node.attrs
-    macs = a["in_features"] * a["out_features"]
+    weights = a["in_features"] * a["out_features"]
+    rows = prod(node.shape[:-1])
     bias = a["bias"]
-    params = macs + (a["out_features"] if bias else 0)
-    return _params(node, params), 0, macs, 2 * macs + (a["out_features"] if bias else 0)
+    params = 0 if a.get("external") else weights + (a["out_features"] if bias else 0)
+    return _params(node, params), 0, rows * weights, 2 * rows * weights + (rows * a["out_features"] if bias else 0)
 
 
 def _bn(node: Node, x: Shape) -> Counts:
@@ -103,6 +115,27 @@ def _adaptive(node: Node, x: Shape) -> Counts:
     return 0, 0, 0, c * (area + per_window_extra * oh * ow)
 
 
+def _channel_gate(node: Node, x: Shape) -> Counts:
+    """CBAM channel attention: the shared MLP runs twice (on the average and on the max)."""
+    c, h, w = x
+    hid = node.attrs["hidden"]
+    mlp = 2 * c * hid + hid + 2 * hid * c + c  # fc1 and fc2 once: 2 x MACs + bias adds
+    flops = c * h * w + (c * h * w - c) + 2 * mlp + 2 * hid + c + ACT_FLOPS["sigmoid"] * c
+    return _params(node, 2 * c * hid + hid + c), 0, 4 * c * hid, flops
+
+
+def _spatial_gate(node: Node, x: Shape) -> Counts:
+    """CBAM spatial attention: mean and max over channels, a k x k conv (2 -> 1, no bias), a sigmoid."""
+    c, h, w = x
+    k = node.attrs["kernel"]
+    macs = h * w * 2 * k * k
+    return _params(node, 2 * k * k), 0, macs, c * h * w + (c * h * w - h * w) + 2 * macs + ACT_FLOPS["sigmoid"] * h * w
+
+
+def _lrn(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, (node.attrs["size"] + 5) * prod(node.shape)
+
+
 def _elementwise(node: Node, x: Shape) -> Counts:
     return 0, 0, 0, prod(node.shape)
 
@@ -116,12 +149,34 @@ def _unknown(node: Node, x: Shape) -> Counts:
     return a.get("params", 0), a.get("buffers", 0), 0, 0
 
 
+def _norm(node: Node, x: Shape) -> Counts:
+    a = node.attrs
+    return a.get("params", 0), a.get("buffers", 0), 0, (7 if a["affine"] else 5) * prod(node.shape)
+
+
+def _products(node: Node, x: Shape) -> Counts:
+    """matmul, attention, mha: the importer works out the MACs from the operand shapes."""
+    a = node.attrs
+    return a.get("params", 0), a.get("buffers", 0), a["macs"], 2 * a["macs"]
+
+
+def _softmax(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, 5 * prod(node.shape)
+
+
+def _reduce(node: Node, x: Shape) -> Counts:
+    return 0, 0, 0, prod(x)
+
+
 RULES: dict[str, Rule] = {
     "input": _free, "conv": _conv, "linear": _linear, "bn": _bn, "act": _act,
     "maxpool": _pool, "avgpool": _pool, "nmaxpool": _pool,
     "adaptive_avgpool": _adaptive, "adaptive_maxpool": _adaptive,
-    "add": _elementwise, "mul": _elementwise, "concat": _free, "flatten": _free, "dropout": _free,
-    "unknown": _unknown,
+    "lrn": _lrn, "channel_gate": _channel_gate, "spatial_gate": _spatial_gate,
+    "add": _elementwise, "mul": _elementwise, "max": _elementwise, "concat": _free, "flatten": _free, "dropout": _free,
+    "unknown": _unknown, "constant": _unknown, "reshape": _free, "copy": _free, "arith": _elementwise,
+    "reduce": _reduce, "softmax": _softmax, "layer_norm": _norm, "group_norm": _norm, "matmul": _products,
+    "attention": _products, "mha": _products,
 }
 
 

@@ -1,5 +1,6 @@
-"""What the CLI can analyse, named by one string: a spec file, ``template:NAME``, ``torchvision:NAME`` or
-``path/to/file.py:ClassName``. torch is imported only for the last two (the fx import)."""
+"""What the CLI can analyse, named by one string: a spec file, ``template:NAME``, ``torchvision:NAME``,
+``path/to/file.py:ClassName`` or ``model.onnx`` (read with the onnx package, at its own input size unless
+``--input`` says otherwise). torch is imported only for torchvision and module references (the fx import)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def analyze_ref(ref: str, input_shape: Shape | None = None, **options: object) -
 
         name = ref.split(":", 1)[1]
         return analyze_module(torchvision_model(name), name, input_shape, **options)
+    if ref.lower().endswith(".onnx"):
+        from arch.onnx_import import import_onnx
+
+        return analyze(import_onnx(ref, input_shape), **options)
     if is_module_ref(ref):
         from arch.fx_import import user_module
 

@@ -69,7 +69,9 @@ class _Axis:
 
 
 def _frame(x: _Axis, y: _Axis, width: int, height: int, xlabel: str, ylabel: str,
-           fmt: Callable[[float], str]) -> list[str]:
+           fmt: Callable[[float], str], yfmt: Callable[[float], str] | None = None) -> list[str]:
+    """Plot-area box, ticks and axis labels; ``yfmt`` formats the y ticks when they differ from x's."""
+    yfmt = yfmt or fmt
     out = [f'<rect x="{_fmt(x.lo_px)}" y="{_fmt(y.hi_px)}" width="{_fmt(x.hi_px - x.lo_px)}" '
            f'height="{_fmt(y.lo_px - y.hi_px)}" fill="none" stroke="#999"/>']
     for t in x.ticks():
@@ -78,7 +80,8 @@ def _frame(x: _Axis, y: _Axis, width: int, height: int, xlabel: str, ylabel: str
     for t in y.ticks():
         py = y(t)
         out.append(f'<line x1="{_fmt(x.lo_px)}" x2="{_fmt(x.hi_px)}" y1="{_fmt(py)}" y2="{_fmt(py)}" stroke="#eee"/>'
-                   f'<text x="{_fmt(x.lo_px - 4)}" y="{_fmt(py + 4)}" text-anchor="end" {FONT}>{escape(fmt(t))}</text>')
+                   f'<text x="{_fmt(x.lo_px - 4)}" y="{_fmt(py + 4)}" text-anchor="end" {FONT}>'
+                   f"{escape(yfmt(t))}</text>")
     out.append(f'<text x="{_fmt((x.lo_px + x.hi_px) / 2)}" y="{height - 4}" text-anchor="middle" {FONT}>'
                f"{escape(xlabel)}</text>")
     out.append(f'<text x="12" y="{_fmt((y.lo_px + y.hi_px) / 2)}" text-anchor="middle" {FONT} '

@@ -10,12 +10,14 @@ import torch
 from torch import nn
 
 from arch import ops
+from arch.errors import ConvSmithError
 from arch.graph import BlockInfo, Graph, Node
+from arch.paths import path_of
 from arch.registry import family
 
 ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU",
                "hardswish": "Hardswish", "sigmoid": "Sigmoid", "hardsigmoid": "Hardsigmoid", "tanh": "Tanh"}
-FUNCTIONAL = ("add", "mul", "concat")
+FUNCTIONAL = ("add", "mul", "max", "concat")
 
 
 def _k(pair: tuple[int, int]) -> int | tuple[int, int]:
@@ -62,12 +64,18 @@ def module_spec(node: Node) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
         return "Linear", (a["in_features"], a["out_features"]), {"bias": a["bias"]}
     if node.op == "dropout":
         return "Dropout", (), {"p": a["p"]}
+    if node.op == "channel_gate":
+        return "ChannelGate", (a["channels"], a["hidden"]), {}
+    if node.op == "spatial_gate":
+        return "SpatialGate", (a["kernel"],), {}
+    if node.op == "lrn":
+        return "LocalResponseNorm", (a["size"],), {"alpha": a["alpha"], "beta": a["beta"], "k": a["k"]}
     raise ValueError(f"op {node.op!r} of {node.name} cannot be built")
 
 
 def make_module(node: Node) -> nn.Module:
     cls, args, kwargs = module_spec(node)
-    ctor = ops.NMaxPool2d if cls == "NMaxPool2d" else getattr(nn, cls)
+    ctor = getattr(ops, cls, None) or getattr(nn, cls)  # ConvSmith's own modules (arch.ops) first
     return ctor(*args, **kwargs)
 
 
@@ -75,7 +83,7 @@ def _cat(*xs: torch.Tensor) -> torch.Tensor:
     return torch.cat(xs, 1)
 
 
-FUNCTIONS = {"add": operator.add, "mul": operator.mul, "concat": _cat}
+FUNCTIONS = {"add": operator.add, "mul": operator.mul, "max": torch.maximum, "concat": _cat}
 
 
 def place(root: nn.Module, path: str, module: nn.Module) -> None:
@@ -90,17 +98,38 @@ def place(root: nn.Module, path: str, module: nn.Module) -> None:
     root.add_module(leaf, module)
 
 
-class Block(nn.Module):
-    """One spec block: its ops run in graph order; values are dropped after their last use."""
+class _Chain:
+    """The blocks of one path of a branch, called in order (they are registered on the branch)."""
 
-    def __init__(self, info: BlockInfo, nodes: list[Node]) -> None:
+    def __init__(self, modules: list[nn.Module]) -> None:
+        self.modules = modules
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for m in self.modules:
+            x = m(x)
+        return x
+
+
+class Block(nn.Module):
+    """One spec block: its ops run in graph order; values are dropped after their last use.
+
+    A branch's paths come first as ``lanes``: (the node a path's last block outputs, its blocks by
+    module path below the branch, ``paths.1.0``); each is a real module, so hooks see every block."""
+
+    def __init__(self, info: BlockInfo, nodes: list[Node],
+                 lanes: list[tuple[str, list[tuple[str, nn.Module]]]] = ()) -> None:  # type: ignore[assignment]
         super().__init__()
         self.title = family(info.family).title
         self.summary = info.summary
-        own = {n.name for n in nodes}
+        own = {n.name for n in nodes} | {out for out, _ in lanes}
         slots: dict[str, int] = {}
         steps: list[tuple[Any, list[int]]] = []
-        for i, n in enumerate(nodes, start=1):
+        for out, blocks in lanes:
+            for name, module in blocks:
+                place(self, name, module)
+            steps.append((_Chain([m for _, m in blocks]), [0]))
+            slots[out] = len(steps)
+        for i, n in enumerate(nodes, start=len(steps) + 1):
             if n.op in FUNCTIONAL:
                 fn: Any = FUNCTIONS[n.op]
             else:
@@ -150,6 +179,15 @@ class ConvNet(nn.Module):
 
         def make(info: BlockInfo) -> nn.Module:
             children = by_parent.get(info.path)
+            if family(info.family).composite:  # a branch: its paths' blocks, then the merge
+                lanes: dict[int, list[tuple[str, nn.Module]]] = {}
+                outs: dict[int, str] = {}
+                for c in children or []:
+                    where = path_of(c.path)
+                    assert where is not None, c.path
+                    lanes.setdefault(where[1], []).append((c.module[len(info.module) + 1:], make(c)))
+                    outs[where[1]] = c.output
+                return Block(info, [nodes[name] for name in info.nodes], [(outs[p], lanes[p]) for p in sorted(lanes)])
             if children:
                 return nn.Sequential(*[make(c) for c in children])
             return Block(info, [nodes[name] for name in info.nodes])
@@ -163,5 +201,15 @@ class ConvNet(nn.Module):
 def build(spec: Any, input_shape: tuple[int, ...] | None = None) -> ConvNet:
     """A valid spec -> its nn.Module (SpecError when the spec's shapes do not work)."""
     from arch.expand import expand_spec
+    from arch.limits import MAX_BUILD_PARAMS
 
-    return ConvNet(expand_spec(spec, input_shape))
+    graph = expand_spec(spec, input_shape)
+    if torch.empty(0).device.type == "meta":  # built on meta tensors already: nothing is allocated
+        return ConvNet(graph)
+    with torch.device("meta"):  # counted on meta tensors first: nothing allocated for a model too big to build
+        params = sum(p.numel() for p in ConvNet(graph).parameters())
+    if params > MAX_BUILD_PARAMS:
+        raise ConvSmithError(f"building needs {params:,} parameters ({params * 4 / 2**30:.1f} GiB as float32); a "
+                             f"built model may have at most {MAX_BUILD_PARAMS:,} (arch/limits.py; analysis has no "
+                             "such limit)")
+    return ConvNet(graph)

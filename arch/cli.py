@@ -20,6 +20,12 @@ def shape_arg(text: str) -> tuple[int, int, int]:
     if not m or min(int(g) for g in m.groups()) < 1:
         raise argparse.ArgumentTypeError(f"expected CxHxW with positive sizes, e.g. 3x224x224 (got {text!r})")
     c, h, w = (int(g) for g in m.groups())
+    from arch.limits import MAX_INPUT
+
+    if max(c, h, w) > MAX_INPUT:  # well-formed but out of range: a user error (exit 1), not a usage error
+        from arch.errors import ConvSmithError
+
+        raise ConvSmithError(f"--input: each of CxHxW must be in [1, {MAX_INPUT}] (got {text!r})")
     return c, h, w
 
 

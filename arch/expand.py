@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from arch.errors import Problem, SpecError
 from arch.fields import as_pair
 from arch.graph import BlockInfo, Graph, Node, Port, Shape, fmt_shape
+from arch.limits import size_problem
 from arch.registry import family
 from arch.shapes import conv_out, conv_pads, pool_out
 
@@ -38,15 +40,16 @@ class Context:
     width_mult: float = 1.0
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
+    depth_mult: float = 1.0
 
     @classmethod
     def of(cls, spec: Spec) -> Context:
-        return cls(spec.num_classes, spec.width_mult, spec.bn_eps, spec.bn_momentum)
+        return cls(spec.num_classes, spec.width_mult, spec.bn_eps, spec.bn_momentum, spec.depth_mult)
 
     @property
     def key(self) -> tuple[Any, ...]:
         """The settings as a plain tuple: part of every cache key, so hashed often."""
-        return (self.num_classes, self.width_mult, self.bn_eps, self.bn_momentum)
+        return (self.num_classes, self.width_mult, self.bn_eps, self.bn_momentum, self.depth_mult)
 
 
 class Attrs(dict):
@@ -109,6 +112,9 @@ class Emitter:
         """Expand one spec block (recursively for stages) under its own module prefix."""
         fam = family(bs.block)
         cfg = fam.resolve(bs.params, self.ctx.width_mult)
+        if self.ctx.width_mult != 1:  # the spec checked its own widths; the multiplier makes new ones
+            for name, msg in fam.check(cfg):
+                raise _Stop(Problem(path, f"{name}: {msg} with width_mult {self.ctx.width_mult:g}"))
         summary = fam.summary(cfg)
         info = BlockInfo(path, fam.name, summary, bs.label, module, x.shape, x.shape,
                          parent=self._scope[-1].path if self._scope else None)
@@ -145,6 +151,9 @@ class Emitter:
     def conv(self, x: Port, name: str, out: int, kernel: Any = 1, stride: Any = 1, padding: Any = "auto",
              dilation: Any = 1, groups: int = 1, bias: bool = False, padding_mode: str = "zeros") -> Port:
         self.need_spatial(x, "a convolution")
+        if out < 1:
+            raise ShapeIssue(f"{name} would have {out} output channels (computed width; width_mult "
+                             f"{self.ctx.width_mult:g})")
         cin, h, w = x.shape
         if cin % groups:
             raise ShapeIssue(f"groups {groups} must divide the input channels {cin}")
@@ -169,6 +178,20 @@ class Emitter:
     def bn(self, x: Port, name: str) -> Port:
         return self._emit(name, "bn", [x], x.shape, channels=x.shape[0], eps=self.ctx.bn_eps,
                           momentum=self.ctx.bn_momentum)
+
+    def cbam(self, x: Port, prefix: str, hidden: int, kernel: int) -> Port:
+        """CBAM: x times its channel gate, then times the spatial gate of that (Woo et al. 2018)."""
+        self.need_spatial(x, "CBAM")
+        p = f"{prefix}." if prefix else ""
+        c, h, w = x.shape
+        gate = self._emit(p + "channel", "channel_gate", [x], (c, 1, 1), channels=c, hidden=hidden)
+        y = self.mul(x, gate, p + "channel_scale")
+        gate = self._emit(p + "spatial", "spatial_gate", [y], (1, h, w), kernel=kernel)
+        return self.mul(y, gate, p + "spatial_scale")
+
+    def lrn(self, x: Port, name: str, size: int, alpha: float, beta: float, k: float) -> Port:
+        self.need_spatial(x, "local response normalisation")
+        return self._emit(name, "lrn", [x], x.shape, size=size, alpha=alpha, beta=beta, k=k)
 
     def act(self, x: Port, name: str, fn: str) -> Port:
         if fn == "none":
@@ -235,12 +258,27 @@ class Emitter:
     def mul(self, x: Port, gate: Port, name: str) -> Port:
         return self._emit(name, "mul", [x, gate], x.shape)
 
+    def merge(self, op: str, a: Port, b: Port, name: str) -> Port:
+        """Two paths combined element-wise (add, mul, max); shapes checked by the caller (mul: b may be a gate)."""
+        return self._emit(name, op, [a, b], a.shape)
+
     def concat(self, xs: list[Port], name: str = "concat") -> Port:
+        if all(len(p.shape) == 1 for p in xs):  # feature vectors: joined end to end
+            return self._emit(name, "concat", xs, (sum(p.shape[0] for p in xs),))
         hws = {p.hw for p in xs}
         if len(hws) != 1:
             raise ShapeIssue("branches disagree on size: " + ", ".join(fmt_shape(p.shape) for p in xs))
         (h, w), = hws
         return self._emit(name, "concat", xs, (sum(p.channels for p in xs), h, w))
+
+    def attention(self, x: Port, kind: str, ratio: float, activation: str) -> Port:
+        """A block's optional attention (``none`` / ``se`` / ``cbam``), hidden width channels * ratio."""
+        hidden = max(1, int(x.channels * ratio))
+        if kind == "se":
+            return self.se(x, "se", hidden, activation, "sigmoid")
+        if kind == "cbam":
+            return self.cbam(x, "cbam", hidden, 7)
+        return x
 
     def se(self, x: Port, prefix: str, squeeze: int, activation: str, gate: str) -> Port:
         """Squeeze-excitation: global pool -> 1x1 -> act -> 1x1 -> gate, times the input."""
@@ -336,29 +374,49 @@ class Expansion:
         first = min(changed)
         nodes, blocks = graph.nodes[:self.node_starts[first]], graph.blocks[:self.block_starts[first]]
         problems: list[Problem] = []
-        ctx = Context.of(spec)
-        x = self.ports[first]
-        end = len(spec.body)
-        for i in range(first, len(spec.body)):
-            if i not in changed and x == self.ports[i]:  # the rest expands as before
-                end = i
-                break
-            seg, problem = _segment(spec.name, spec.body[i], x, i, ctx)
+        end = first
+        for i, seg, problem in self._reexpanded(spec, changed):
             nodes += seg.nodes
             blocks += seg.blocks
+            end = i + 1
             if problem is not None:
                 problems.append(problem)
-                break
-            x = seg.out
         if not problems and end < len(spec.body):
             nodes += graph.nodes[self.node_starts[end]:]
             blocks += graph.blocks[self.block_starts[end]:]
         return Graph(spec.name, graph.input_shape, nodes, blocks, problems)
 
+    def variant_problems(self, spec: Spec, changed: set[int]) -> list[Problem]:
+        """``variant(spec, changed).problems`` without assembling the graph: only the re-expanded blocks
+        are touched, so validating one-block edits (lint fixes: thousands) costs each edit its own blocks."""
+        if self.ports[-1] is None or len(spec.body) != len(self.spec.body) or not changed:
+            return build_graph(spec, self.graph.input_shape).problems
+        return [problem for _, _, problem in self._reexpanded(spec, changed) if problem is not None]
+
+    def _reexpanded(self, spec: Spec, changed: set[int]) -> Iterator[tuple[int, Segment | Graph, Problem | None]]:
+        """Each top-level block a variant expands again, from the first change until the ports meet again
+        (or a block fails): its index, expansion and problem."""
+        ctx = Context.of(spec)
+        first = min(changed)
+        x = self.ports[first]
+        for i in range(first, len(spec.body)):
+            if i not in changed and x == self.ports[i]:  # the rest expands as before
+                return
+            seg, problem = _segment(spec.name, spec.body[i], x, i, ctx)
+            yield i, seg, problem
+            if problem is not None:
+                return
+            x = seg.out
+
 
 def expand(spec: Spec, input_shape: Shape | None = None) -> Expansion:
     """``build_graph`` with the position of every top-level block (``ports[-1]`` None when it fails)."""
     shape = tuple(input_shape or spec.input)
+    refused = "is empty: the network computes nothing (add blocks)" if not spec.body else \
+        size_problem(spec.body, spec.depth_mult)  # arch/limits.py: before anything is expanded
+    if refused is not None:
+        graph = Graph(spec.name, shape, [Node("input", "input", (), shape)], [], [Problem("body", refused)])
+        return Expansion(spec, graph, [None], [1], [0], [])
     ctx = Context.of(spec)
     nodes = [Node("input", "input", (), shape)]
     blocks: list[BlockInfo] = []

@@ -8,7 +8,8 @@ from typing import Any
 
 Pair = tuple[int, int]
 PADDING_WORDS = ("auto", "same", "valid")
-KINDS = ("int", "float", "bool", "choice", "pair", "padding", "block", "overrides")
+KINDS = ("int", "float", "bool", "choice", "pair", "padding", "block", "overrides", "paths")
+NESTED = ("block", "overrides", "paths")  # kinds holding blocks or overrides, parsed by the spec, never searched
 
 
 def as_pair(value: int | Pair | list[int]) -> Pair:
@@ -55,6 +56,17 @@ class Field:
     channels: bool = False  # a channel count: scaled by the spec's width multiplier
     searchable: bool = True
     nullable: bool = False  # null allowed (meaning documented in doc)
+    when: tuple[str, tuple[Any, ...]] | None = None  # has an effect only while field X is one of (...)
+
+    def no_effect(self, values: dict[str, Any]) -> str | None:
+        """Why this field changes nothing for a block's other values (the GUI greys it), or None."""
+        if self.when is None:
+            return None
+        other, active = self.when
+        if values.get(other) in active:
+            return None
+        return f"no effect while {other} is {show(values.get(other))}: used only with {other} " + " or ".join(
+            show(v) for v in active)
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
@@ -139,13 +151,24 @@ def to_json(value: Any) -> Any:
 
 
 # Shared declarations, so families spell common fields the same way.
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "silu", "gelu", "hardswish", "sigmoid", "tanh", "none")
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "silu", "gelu", "hardswish", "hardsigmoid", "sigmoid", "tanh", "none")
 GATES = ("sigmoid", "hardsigmoid")
 MAX_CHANNELS = 16384
 
 
 def out_channels(default: int = 64, doc: str = "output channels") -> Field:
     return Field("out", "int", default, doc, min=1, max=MAX_CHANNELS, channels=True)
+
+
+def attention() -> Field:
+    """Attention inside a block's branch (before the merge), as SE-ResNet and CBAM-ResNet place it."""
+    return Field("attention", "choice", "none", "attention on the branch before the shortcut is added: "
+                 "squeeze-excitation or CBAM (channel, then spatial attention)", choices=("none", "se", "cbam"))
+
+
+def attention_ratio() -> Field:
+    return Field("attention_ratio", "float", 0.0625, "hidden width of the attention MLP / channels (1/16)",
+                 min=0.001, max=1.0, when=("attention", ("se", "cbam")))
 
 
 def activation(default: str = "relu") -> Field:

@@ -1,4 +1,4 @@
-"""Any ``nn.Module`` -> the graph IR, through a torch.fx trace and shape propagation.
+"""Any ``nn.Module`` -> the graph IR, through a torch.fx trace and shape propagation on meta tensors.
 
 Node names are module paths (``layer1.0.conv1``); a module called again gets ``@1``, ``@2`` (as torch's
 own ``nn_module_stack`` names them) and counts its parameters once (so do weights tied between modules:
@@ -6,10 +6,20 @@ own ``nn_module_stack`` names them) and counts its parameters once (so do weight
 (``add_3``). Blocks are the root's children, and the children of plain containers (Sequential,
 ModuleList, ModuleDict) below them, so torchvision's ``layer1`` is a stage of ``layer1.0``, ``layer1.1``.
 
-Every op that has no IR equivalent becomes an ``unknown`` node (its parameters and buffers still
-counted) and is listed in ``graph.unknown_ops``: nothing is dropped. Values that are not tensors
-(sizes, shapes) are not activations and make no node. Parameters of modules that the traced forward
-never calls are not part of the graph; ``unused_parameters`` names them.
+A parameter or buffer a function reads (a layer scale, a class token, the weight of ``F.conv2d``) is a
+``constant`` node, counted once where it is first read. Values that do not depend on the input pixels
+(constants and what is computed from them only: Swin's relative position bias) carry ``attrs["once"]``:
+they are computed once per batch, their shape has no batch axis.
+
+Transformers map to IR ops too: ``linear`` on any rank (channels-last), ``matmul`` (matmul, bmm, einsum),
+``attention`` (scaled_dot_product_attention, torchvision's Swin window attention), ``mha``
+(nn.MultiheadAttention), ``layer_norm``, ``group_norm``, ``softmax``, ``reshape`` (views and layout),
+``copy`` (concatenation on other axes, roll, pad), ``arith`` and ``reduce``. Each fx-imported op says in
+``attrs["mixes"]`` whether it mixes image positions (``arch.fx_roles``): its receptive field is then
+global. Every op that has no IR equivalent becomes an ``unknown`` node (its parameters and buffers still
+counted) and is listed in ``graph.unknown_ops``; the analysis then marks the totals as lower bounds.
+Values that are not tensors (sizes, shapes) are not activations and make no node. Parameters of modules
+that the traced forward never calls are not part of the graph; ``unused_parameters`` names them.
 """
 
 from __future__ import annotations
@@ -26,9 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from arch import ops
+from arch import fx_roles, ops
 from arch.errors import ConvSmithError
 from arch.fields import as_pair
+from arch.fx_trace import SHAPE, meta_init, traced
 from arch.graph import BlockInfo, Graph, Node
 from arch.shapes import conv_pads
 
@@ -41,51 +52,29 @@ ACT_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", F.leaky_r
 ACT_METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
 ADD = (operator.add, operator.iadd, torch.add)
 MUL = (operator.mul, operator.imul, torch.mul)
-
-
-class _Tracer(fx.Tracer):
-    """torch.nn modules and ConvSmith's own ops stay leaves (one node each)."""
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return isinstance(m, ops.NMaxPool2d) or super().is_leaf_module(m, qualname)
-
-
-def _trace(module: nn.Module) -> fx.GraphModule:
-    try:
-        graph = _Tracer().trace(module)
-    except Exception as e:  # fx raises TraceError, TypeError, NotImplementedError... on dynamic code
-        raise ConvSmithError(f"torch.fx cannot trace {type(module).__name__}: {type(e).__name__}: {e}") from None
-    return fx.GraphModule(module, graph, type(module).__name__)
-
-
-def _propagate(gm: fx.GraphModule, input_shape: tuple[int, ...]) -> None:
-    """Shapes onto every fx node: fake tensors first (no arithmetic), a real forward if that fails."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    device = next((t.device for t in gm.parameters()), None) or next((t.device for t in gm.buffers()), "cpu")
-    example = torch.zeros(1, *input_shape, device=device)
-    try:
-        mode = FakeTensorMode(allow_non_fake_inputs=True)
-        ShapeProp(gm, fake_mode=mode).propagate(mode.from_tensor(example))
-        return
-    except Exception:  # an op without a fake-tensor rule: run it for real
-        pass
-    try:
-        with torch.no_grad():
-            ShapeProp(gm).propagate(example)
-    except Exception as e:
-        shape = "x".join(map(str, input_shape))
-        raise ConvSmithError(f"{gm.__class__.__name__} fails on a 1x{shape} input: {type(e).__name__}: {e}") from None
-
-
-def _shape(fx_node: fx.Node) -> tuple[int, ...] | None:
-    """The shape without the batch dimension, or None when the value is not a single tensor."""
-    meta = fx_node.meta.get("tensor_meta")
-    if meta is None or not hasattr(meta, "shape"):
-        return None
-    shape = tuple(int(s) for s in meta.shape)
-    return shape[1:] if shape else shape
+SUB_DIV = (operator.sub, operator.isub, torch.sub, operator.truediv, operator.itruediv, torch.div)
+MATMUL = (torch.matmul, operator.matmul, torch.bmm)
+UNARY = {torch.exp: "exp", torch.sqrt: "sqrt", torch.rsqrt: "rsqrt", torch.abs: "abs", torch.neg: "neg",
+         operator.neg: "neg", torch.log: "log", torch.clamp: "clamp", torch.pow: "pow", operator.pow: "pow",
+         torch.sin: "sin", torch.cos: "cos", torch.erf: "erf", F.normalize: "normalize"}
+UNARY_METHODS = ("exp", "sqrt", "rsqrt", "abs", "neg", "log", "clamp", "clamp_", "pow", "sin", "cos", "erf")
+SCALAR_METHODS = ("add", "add_", "mul", "mul_", "sub", "sub_", "div", "div_")
+SOFTMAX = (F.softmax, torch.softmax, F.log_softmax, torch.log_softmax)
+FACTORIES = (torch.zeros, torch.ones, torch.empty, torch.full, torch.arange, torch.tensor, torch.zeros_like,
+             torch.ones_like, torch.empty_like, torch.full_like, torch.eye, torch.linspace)
+FACTORY_METHODS = ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor")
+ALIAS_METHODS = ("contiguous", "to", "float", "half", "bfloat16", "type_as", "detach", "clone")
+VIEW_METHODS = ("view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "expand", "expand_as",
+                "view_as", "reshape_as")
+VIEW_FUNCTIONS = (torch.reshape, torch.flatten, torch.squeeze, torch.unsqueeze, torch.unflatten)
+PERMUTES = ("permute", "transpose", "swapaxes", "movedim", "t")
+SPLITS = ("chunk", "split", "unbind", "tensor_split")
+REDUCES = ("mean", "sum", "amax", "amin")
+# torchvision functions that torch.fx.wrap keeps opaque, by what they compute
+SWIN = "torchvision.models.swin_transformer."
+WRAPPED_COPIES = (SWIN + "_get_relative_position_bias", SWIN + "_patch_merging_pad")
+WINDOW_ATTENTION = SWIN + "shifted_window_attention"
+Mapped = tuple[str, dict[str, Any]]
 
 
 def _target_name(fx_node: fx.Node) -> str:
@@ -103,16 +92,27 @@ def _arg(fx_node: fx.Node, index: int, name: str, default: Any) -> Any:
     return fx_node.kwargs.get(name, default)
 
 
+def _dims(value: Any) -> list[int]:
+    """An int, a list of ints or None (all axes) as a list (None -> [])."""
+    if value is None:
+        return []
+    return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
+
+
 class _Importer:
-    def __init__(self, root: nn.Module, gm: fx.GraphModule, name: str, input_shape: tuple[int, ...]) -> None:
+    def __init__(self, root: nn.Module, fx_graph: fx.Graph, name: str, input_shape: tuple[int, ...]) -> None:
         self.root = root  # the original module: its container types and weights (fx copies flatten them)
-        self.gm = gm
+        self.fx_graph = fx_graph
         self.modules = dict(root.named_modules())
         self.graph = Graph(name, tuple(input_shape))
         self.value: dict[fx.Node, str] = {}  # fx node -> IR node holding its value
         self.calls: dict[str, int] = {}  # module path -> times called so far
         self.seen_params: set[int] = set()
         self.blocks = self._block_paths()
+        self.batched: set[fx.Node] = set()  # fx nodes whose value depends on the input (it has a batch axis)
+        self.full: dict[str, Any] = {}  # IR value -> its full shape (batch axis included when batched)
+        self.roles: dict[str, fx_roles.Roles] = {}  # IR value -> axis roles of its full shape
+        self.free: set[str] = set()  # IR values that do not depend on the input pixels
 
     # ---------------------------------------------------------------------------------- blocks
     def _block_paths(self) -> dict[str, str | None]:
@@ -132,8 +132,12 @@ class _Importer:
     def _block_of(self, fx_node: fx.Node) -> str:
         stack = fx_node.meta.get("nn_module_stack") or {}
         paths = [path for path, _ in stack.values()]
-        if fx_node.op == "call_module":
-            paths.append(str(fx_node.target))
+        if fx_node.op in ("call_module", "get_attr"):
+            target = str(fx_node.target)
+            while target:  # the module itself, then its parents
+                if target in self.blocks:
+                    return target
+                target = target.rpartition(".")[0]
         for path in reversed(paths):
             if path in self.blocks:
                 return path
@@ -166,50 +170,73 @@ class _Importer:
         self.calls[path] = n + 1
         return path if n == 0 else f"{path}@{n}"
 
-    def _inputs(self, fx_node: fx.Node) -> tuple[list[str], list[fx.Node]]:
-        """IR inputs (tensor values) and get_attr constants among the fx node's arguments."""
+    def _constant(self, fx_node: fx.Node) -> str | None:
+        """The IR node of a parameter / buffer read by a function, made on first use."""
+        if fx_node in self.value:
+            return self.value[fx_node]
+        full = fx_node.meta.get(SHAPE)
+        tensor = getattr_path(self.root, str(fx_node.target))
+        if not isinstance(full, tuple) or not isinstance(tensor, torch.Tensor):
+            return None
+        counts = self._counts([(tensor, isinstance(tensor, nn.Parameter))])
+        self._add(fx_node, "constant", [], full, full, fx_roles.plain(len(full)), once=True,
+                  target=str(fx_node.target), **{k: v for k, v in counts.items() if v})
+        return self.value[fx_node]
+
+    def _inputs(self, fx_node: fx.Node) -> list[str]:
+        """IR values among the fx node's arguments (parameters and buffers become constant nodes)."""
         values: list[str] = []
-        consts: list[fx.Node] = []
 
         def visit(a: Any) -> Any:
             if isinstance(a, fx.Node):
-                if a in self.value and self.value[a] not in values:
-                    values.append(self.value[a])
-                elif a.op == "get_attr":
-                    consts.append(a)
+                name = self.value.get(a) or (self._constant(a) if a.op == "get_attr" else None)
+                if name is not None and name not in values:
+                    values.append(name)
             return a
 
         fx.node.map_arg((fx_node.args, fx_node.kwargs), visit)
-        return values, consts
+        return values
 
-    def add(self, fx_node: fx.Node, op: str, inputs: list[str], shape: tuple[int, ...], **attrs: Any) -> None:
+    def _add(self, fx_node: fx.Node, op: str, inputs: list[str], shape: tuple[int, ...], full: Any,
+             roles: fx_roles.Roles, **attrs: Any) -> None:
         block = self._block_of(fx_node)
         family = type(self.modules[block]).__name__ if block else ""
         name = self._name(fx_node)
         self.graph.add(Node(name, op, tuple(inputs), shape, attrs, block, family))
         self.value[fx_node] = name
+        self.full[name] = full
+        self.roles[name] = roles
+        if attrs.get("once") or (inputs and all(i in self.free for i in inputs)) or op == "constant":
+            self.free.add(name)
 
-    def unknown(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...], counts: dict[str, int]) -> None:
+    def unknown(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...], full: Any,
+                counts: dict[str, int]) -> None:
         target = _target_name(fx_node)
-        self.add(fx_node, "unknown", inputs, shape, target=target, **counts)
+        rank = len(full) if isinstance(full, tuple) else 0
+        self._add(fx_node, "unknown", inputs, shape, full, ("s",) * rank, target=target, **counts)
         self.graph.unknown_ops.append(f"{self.graph.nodes[-1].name} ({target})")
 
     def run(self) -> Graph:
-        image = _image_input(self.gm, self.graph.name)
-        for fx_node in self.gm.graph.nodes:
+        image = _image_input(self.fx_graph, self.graph.name)
+        for fx_node in self.fx_graph.nodes:
             if fx_node.op == "placeholder":
                 if fx_node is image:
                     self.graph.add(Node("input", "input", (), self.graph.input_shape))
                     self.value[fx_node] = "input"
+                    self.full["input"] = (1, *self.graph.input_shape)
+                    self.roles["input"] = ("c", *fx_roles.image(self.graph.input_shape))
+                    self.batched.add(fx_node)
             elif fx_node.op == "output":
                 self._output(fx_node)
             elif fx_node.op != "get_attr":
+                if any(a in self.batched for a in fx_node.all_input_nodes):
+                    self.batched.add(fx_node)
                 self._op(fx_node)
         self._add_blocks()
         return self.graph
 
     def _output(self, fx_node: fx.Node) -> None:
-        outs, _ = self._inputs(fx_node)
+        outs = self._inputs(fx_node)
         if not outs:
             return
         node = self.graph.node(outs[0])
@@ -219,68 +246,116 @@ class _Importer:
             self.graph.nodes.append(node)
 
     def _op(self, fx_node: fx.Node) -> None:
-        shape = _shape(fx_node)
-        inputs, consts = self._inputs(fx_node)
+        full = fx_node.meta.get(SHAPE)
         m = self.root.get_submodule(str(fx_node.target)) if fx_node.op == "call_module" else None
-        if m is not None:
-            owned = self._module_tensors(m)
-        else:
-            owned = [(t, isinstance(t, nn.Parameter)) for t in (getattr_path(self.root, str(c.target)) for c in consts)
-                     if isinstance(t, torch.Tensor)]
+        if full is None and m is None:
+            return  # sizes, shapes, python values, None: not activations
+        inputs = self._inputs(fx_node)
+        owned = self._module_tensors(m) if m is not None else []
         counts = self._counts(owned)
-        if shape is None:
-            if fx_node.meta.get("tensor_meta") is None and not owned:
-                return  # sizes, shapes, python values: not activations
-            shape = ()  # a tuple of tensors: its getitem users make the nodes downstream
+        batched = fx_node in self.batched
+        if isinstance(full, tuple):
+            shape = full[1:] if batched and full else full
+        else:
+            shape = ()  # a tuple of tensors (or nothing): its getitem users make the nodes downstream
         mapped = None
-        if inputs and not consts:
-            mapped = self._map_module(fx_node, m, inputs, shape) if m is not None else \
-                self._map_function(fx_node, inputs, shape)
+        if full is not None:
+            try:
+                mapped = self._map_module(fx_node, m, inputs, shape) if m is not None else \
+                    self._map_function(fx_node, inputs, shape)
+            except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+                mapped = None  # an argument pattern the rules do not know: listed as unknown below
         if mapped is None:
-            extra = {"constants": [str(c.target) for c in consts]} if consts else {}
-            self.unknown(fx_node, inputs, shape, {**counts, **extra})
+            self.unknown(fx_node, inputs, shape, full, {k: v for k, v in counts.items() if v})
             return
         op, attrs = mapped
+        roles = attrs.pop("roles", None)
+        inputs = attrs.pop("inputs", inputs)
+        if op == "mha" and isinstance(full, list):  # (output, weights): the node holds the output
+            full = full[0]
+            shape = full[1:]
         if op == "alias":
             self.value[fx_node] = inputs[0]
             return
         if op == "pool_flat":  # x.mean((2, 3)): global average pooling, then the flat view of it
-            self.add(fx_node, "adaptive_avgpool", inputs, (shape[0], 1, 1), **attrs)
+            self._add(fx_node, "adaptive_avgpool", inputs, (shape[0], 1, 1), (1, shape[0], 1, 1), ("c", "c", "h", "w"),
+                      **attrs)
             pooled = self.value[fx_node]
             self.graph.add(Node(f"{pooled}@flatten", "flatten", (pooled,), shape, {}, self.graph.nodes[-1].block,
                                 self.graph.nodes[-1].family))
             self.value[fx_node] = f"{pooled}@flatten"
+            self.full[f"{pooled}@flatten"], self.roles[f"{pooled}@flatten"] = full, ("c", "c")
             return
-        if counts["frozen_params"]:
+        if op in COUNTED:
+            attrs.update({k: v for k, v in counts.items() if v})
+        elif counts["frozen_params"]:
             attrs["frozen_params"] = counts["frozen_params"]
+        if not batched:
+            attrs["once"] = True
         # a module called again, or weights tied to another module: counted where they were first seen
         seen_params = sum(t.numel() for t, is_param in owned if is_param) - counts["params"]
         seen_buffers = sum(t.numel() for t, is_param in owned if not is_param) - counts["buffers"]
-        if seen_params:
+        if seen_params and op not in COUNTED:
             attrs["shared_params"] = seen_params
-        if seen_buffers:
+        if seen_buffers and op not in COUNTED:
             attrs["shared_buffers"] = seen_buffers
-        self.add(fx_node, op, inputs, shape, **attrs)
+        if roles is None:
+            rank = len(full) if isinstance(full, tuple) else 0
+            roles = self._same_roles(inputs, rank)
+        self._add(fx_node, op, inputs, shape, full, roles, **attrs)
 
-    # ------------------------------------------------------------------------------- mapping
+    # ------------------------------------------------------------------------------- helpers
     def _in_shape(self, name: str) -> tuple[int, ...]:
         return self.graph.node(name).shape
 
-    def _map_module(self, fx_node: fx.Node, m: nn.Module, inputs: list[str],
-                    shape: tuple[int, ...]) -> tuple[str, dict[str, Any]] | None:
-        x = self._in_shape(inputs[0])
+    def _same_roles(self, inputs: list[str], rank: int) -> fx_roles.Roles:
+        """An element-wise op's roles: those of its first input of the output's rank."""
+        for i in inputs:
+            if len(self.roles.get(i, ())) == rank and i not in self.free:
+                return self.roles[i]
+        for i in inputs:
+            if len(self.roles.get(i, ())) == rank:
+                return self.roles[i]
+        return ("s",) * rank
+
+    def _acts(self, inputs: list[str]) -> list[str]:
+        """The inputs that depend on the input pixels."""
+        return [i for i in inputs if i not in self.free]
+
+    def _mixes(self, name: str, axes: list[int]) -> bool:
+        return name not in self.free and fx_roles.spatial(self.roles[name], axes)
+
+    def _full_of(self, a: Any) -> tuple[int, ...]:
+        if isinstance(a, fx.Node):
+            full = a.meta.get(SHAPE)
+            if isinstance(full, tuple):
+                return full
+        raise ValueError("not a tensor")
+
+    def _windowed(self, name: str) -> bool:
+        """A conv / pool over a value whose axes are not channels, rows, columns (a reshaped map)."""
+        return name not in self.free and self.roles[name][1:] != ("c", "h", "w")
+
+    # ------------------------------------------------------------------------------- mapping
+    def _map_module(self, fx_node: fx.Node, m: nn.Module, inputs: list[str], shape: tuple[int, ...]) -> Mapped | None:
         if isinstance(m, nn.Identity):
-            return "alias", {}
+            return ("alias", {}) if inputs else None
+        if isinstance(m, nn.MultiheadAttention):
+            return self._mha(fx_node, m, inputs)
         if len(inputs) != 1:
             return None
+        x = self._in_shape(inputs[0])
+        name = inputs[0]
         if type(m) is nn.Conv2d and len(x) == 3:
             kernel, dilation = as_pair(m.kernel_size), as_pair(m.dilation)
             padding = m.padding if isinstance(m.padding, str) else as_pair(m.padding)
             pads, torch_padding = conv_pads(kernel, dilation, padding)
-            return "conv", dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=kernel,
-                                stride=as_pair(m.stride), dilation=dilation, groups=m.groups,
-                                bias=m.bias is not None, padding_mode=m.padding_mode, pads=pads,
-                                padding=torch_padding)
+            attrs = dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=kernel,
+                         stride=as_pair(m.stride), dilation=dilation, groups=m.groups, bias=m.bias is not None,
+                         padding_mode=m.padding_mode, pads=pads, padding=torch_padding)
+            if self._windowed(name):
+                attrs["mixes"] = True
+            return "conv", attrs
         if type(m) in (nn.BatchNorm2d, nn.BatchNorm1d) and len(x) in (1, 3):
             return "bn", dict(channels=m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
                               track_running_stats=m.track_running_stats)
@@ -289,63 +364,158 @@ class _Importer:
         if type(m) in (nn.MaxPool2d, nn.AvgPool2d) and len(x) == 3:
             if isinstance(m, nn.MaxPool2d) and as_pair(m.dilation) != (1, 1):
                 return None
-            return _pool("maxpool" if isinstance(m, nn.MaxPool2d) else "avgpool", m.kernel_size, m.stride,
-                         m.padding, m.ceil_mode)
+            return self._pool_of(name, "maxpool" if isinstance(m, nn.MaxPool2d) else "avgpool", m.kernel_size,
+                                 m.stride, m.padding, m.ceil_mode)
+        if isinstance(m, ops.ChannelGate) and len(x) == 3:  # CBAM's gates: the IR has an op for each
+            return "channel_gate", {"channels": m.fc1.in_channels, "hidden": m.fc1.out_channels}
+        if isinstance(m, ops.SpatialGate) and len(x) == 3:
+            return "spatial_gate", {"kernel": m.conv.kernel_size[0]}
         if isinstance(m, ops.NMaxPool2d):
-            op, attrs = _pool("nmaxpool", m.kernel_size, m.stride, m.padding, m.ceil_mode)
+            op, attrs = self._pool_of(name, "nmaxpool", m.kernel_size, m.stride, m.padding, m.ceil_mode)
             return op, {**attrs, "n": m.n}
         if type(m) in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) and len(x) == 3:
             op = "adaptive_avgpool" if isinstance(m, nn.AdaptiveAvgPool2d) else "adaptive_maxpool"
             return op, {"output": (shape[1], shape[2])}
         if type(m) is nn.Flatten:
-            return _flatten(x, shape)
+            return _flatten(x, shape) or self._view(name, shape)
         if type(m) in (nn.Dropout, nn.Dropout2d):
             return "dropout", {"p": m.p}
-        if type(m) is nn.Linear and len(x) == 1:
-            return "linear", dict(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None)
+        if type(m) is nn.LocalResponseNorm and len(x) == 3:
+            return "lrn", {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": m.k}
+        if type(m) is nn.Linear:
+            if len(x) == 1:
+                return "linear", dict(in_features=m.in_features, out_features=m.out_features,
+                                      bias=m.bias is not None)
+            return "linear", dict(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None,
+                                  mixes=self._mixes(name, [-1]))
+        if type(m) is nn.LayerNorm:
+            axes = list(range(-len(m.normalized_shape), 0))
+            return "layer_norm", {"rows": prod(shape) // prod(m.normalized_shape), "affine": m.elementwise_affine,
+                                  "mixes": self._mixes(name, axes)}
+        if type(m) is nn.GroupNorm:
+            return "group_norm", {"rows": m.num_groups, "affine": m.affine,
+                                  "mixes": self._mixes(name, list(range(2, len(x) + 1)))}
+        if type(m) in (nn.Softmax, nn.LogSoftmax):
+            return "softmax", {"mixes": self._mixes(name, _dims(m.dim)), "fn": "softmax"}
         return None
 
-    def _map_function(self, fx_node: fx.Node, inputs: list[str],
-                      shape: tuple[int, ...]) -> tuple[str, dict[str, Any]] | None:
+    def _pool_of(self, name: str, op: str, kernel: Any, stride: Any, padding: Any, ceil_mode: bool) -> Mapped:
+        op, attrs = _pool(op, kernel, stride, padding, ceil_mode)
+        if self._windowed(name):
+            attrs["mixes"] = True
+        return op, attrs
+
+    def _view(self, name: str, shape: tuple[int, ...], roles: fx_roles.Roles | None = None,
+              op: str = "reshape") -> Mapped:
+        """A view or copy that moves values without arithmetic: each value keeps its receptive field."""
+        if roles is None:
+            src = self.full[name]
+            dst = (1, *shape) if name not in self.free else shape
+            roles = fx_roles.reshape(src, self.roles[name], dst) if isinstance(src, tuple) else ("s",) * len(dst)
+        return op, {"mixes": False, "roles": roles}
+
+    def _map_function(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...]) -> Mapped | None:
         t, a = fx_node.target, fx_node.args
-        x = self._in_shape(inputs[0])
         method = t if fx_node.op == "call_method" else None
         tensors = [arg for arg in a if isinstance(arg, fx.Node)]
+        if t in FACTORIES or method in FACTORY_METHODS:
+            return "constant", {"roles": fx_roles.plain(len(self._full_of(fx_node))), "created": True,
+                                "inputs": []}
+        if not inputs:
+            return None
+        name = inputs[0]
+        x = self._in_shape(name)
         if t in ADD or method in ("add", "add_"):
-            if len(inputs) == 2 and len(tensors) == 2 and self._in_shape(inputs[1]) == x == shape \
-                    and not fx_node.kwargs.get("alpha"):
-                return "add", {}
+            if len(tensors) == 2 and not fx_node.kwargs.get("alpha"):
+                return ("add", {}) if len(inputs) == 2 else ("add", {"inputs": [name, name]})  # x + x
+            if len(inputs) == 1 and len(tensors) <= 1:
+                return "arith", {"fn": "scalar", "mixes": False}
             return None
         if t in MUL or method in ("mul", "mul_"):
-            if len(inputs) == 2 and len(tensors) == 2 and len(shape) == 3:
-                if self._in_shape(inputs[1]) == shape:  # the IR reads (x, gate): full-size operand first
-                    inputs.reverse()
-                if self._in_shape(inputs[0]) == shape and self._in_shape(inputs[1]) in (shape, (shape[0], 1, 1)):
-                    return "mul", {}
+            if len(inputs) == 1 and len(tensors) == 2:
+                return "mul", {"inputs": [name, name]}  # x * x
+            if len(inputs) == 2 and len(tensors) == 2:
+                if self._in_shape(inputs[1]) == shape and self._in_shape(inputs[0]) != shape:
+                    inputs.reverse()  # the IR reads (x, gate): full-size operand first
+                return "mul", {}
+            if len(inputs) == 1:
+                return "arith", {"fn": "scalar", "mixes": False}
             return None
-        if t is torch.cat:
-            dim = _arg(fx_node, 1, "dim", 0)
-            if dim in (1, -3) and len(shape) == 3 and all(len(self._in_shape(i)) == 3 for i in inputs):
+        if t in SUB_DIV or method in ("sub", "sub_", "div", "div_"):
+            divides = t in (operator.truediv, operator.itruediv, torch.div) or method in ("div", "div_")
+            two = len(inputs) == 2
+            return "arith", {"fn": "div" if divides and two else ("sub" if two else "scalar"), "mixes": False}
+        if t is torch.maximum or method == "maximum":
+            if len(tensors) != 2:
+                return None
+            return ("max", {}) if len(inputs) == 2 else ("max", {"inputs": [name, name]})
+        if t is torch.cat or t is torch.stack:
+            dim = int(_arg(fx_node, 1, "dim", 0))
+            if t is torch.cat and dim in (1, -3) and len(shape) == 3 and all(len(self._in_shape(i)) == 3
+                                                                            for i in inputs):
                 return "concat", {}
-            return None
+            return self._view(name, shape, self._same_roles(inputs, len(self._full_of(fx_node))), "copy")
         if t in ACT_FUNCTIONS or method in ACT_METHODS or method in ("relu_", "sigmoid_"):
             fn = ACT_FUNCTIONS[t] if t in ACT_FUNCTIONS else ACT_METHODS[str(method).rstrip("_")]
             return ("act", {"fn": fn}) if len(inputs) == 1 else None
+        if t in MATMUL or method in ("matmul", "bmm"):
+            return self._matmul(fx_node, inputs)
+        if t is torch.einsum or getattr(t, "__name__", "") == "einsum":
+            return self._einsum(fx_node, inputs)
+        if t is F.scaled_dot_product_attention:
+            return self._sdpa(fx_node, inputs)
+        if _target_name(fx_node) == WINDOW_ATTENTION:
+            return self._window_attention(fx_node, inputs)
+        if _target_name(fx_node) in WRAPPED_COPIES:
+            return self._view(name, shape, self._same_roles(inputs, len(self._full_of(fx_node))), "copy")
+        if t is F.conv2d:
+            return self._functional_conv(fx_node, inputs)
+        if t is F.linear:
+            w = self._full_of(_arg(fx_node, 1, "weight", None))
+            bias = _arg(fx_node, 2, "bias", None) is not None
+            return "linear", dict(in_features=w[1], out_features=w[0], bias=bias, external=True,
+                                  mixes=self._mixes(name, [-1]))
+        if t is F.layer_norm:
+            normalized = _dims(_arg(fx_node, 1, "normalized_shape", None))
+            affine = _arg(fx_node, 2, "weight", None) is not None
+            return "layer_norm", {"rows": prod(shape) // prod(normalized), "affine": affine,
+                                  "mixes": self._mixes(name, list(range(-len(normalized), 0)))}
+        if t is F.group_norm:
+            return "group_norm", {"rows": int(_arg(fx_node, 1, "num_groups", 1)),
+                                  "affine": _arg(fx_node, 2, "weight", None) is not None,
+                                  "mixes": self._mixes(name, list(range(2, len(x) + 1)))}
+        if t in SOFTMAX or method in ("softmax", "log_softmax"):
+            return "softmax", {"mixes": self._mixes(name, _dims(_arg(fx_node, 1, "dim", None))), "fn": "softmax"}
+        if t is operator.getitem:
+            return self._getitem(fx_node, name, shape)
         if len(inputs) != 1:
             return None
-        if t is torch.flatten or method in ("flatten", "view", "reshape"):
-            return _flatten(x, shape)
-        if method == "contiguous":
+        if t in UNARY or method in UNARY_METHODS:
+            return "arith", {"fn": UNARY.get(t, str(method).rstrip("_")), "mixes": t is F.normalize and
+                             self._mixes(name, _dims(_arg(fx_node, 2, "dim", 1)))}
+        if method in SCALAR_METHODS:
+            return "arith", {"fn": "scalar", "mixes": False}
+        if method in ALIAS_METHODS or t is torch.Tensor.contiguous:
             return "alias", {}
+        if t is torch.flatten or method in ("flatten", "view", "reshape") and len(shape) == 1:
+            found = _flatten(x, shape)
+            if found is not None:
+                return found
+        if t in VIEW_FUNCTIONS or method in VIEW_METHODS:
+            return self._view(name, shape)
+        if t in (torch.permute, torch.transpose, torch.swapaxes, torch.movedim, torch.t) or method in PERMUTES:
+            return self._permute(fx_node, name, shape)
+        if t in (torch.chunk, torch.split, torch.unbind, torch.roll, F.pad) or method in (*SPLITS, "roll", "repeat"):
+            op = "reshape" if (t in (torch.chunk, torch.split, torch.unbind) or method in SPLITS) else "copy"
+            roles = self.roles[name]
+            if t is torch.unbind or method == "unbind":
+                roles = roles[:1]  # element roles are not tracked through unbind: any later mixing is global
+            return op, {"mixes": False, "roles": roles}
         if t in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d) and len(x) == 3:
             return ("adaptive_avgpool" if t is F.adaptive_avg_pool2d else "adaptive_maxpool",
                     {"output": (shape[1], shape[2])})
-        if t is torch.mean or method == "mean":
-            dims = _arg(fx_node, 1, "dim", None)
-            keep = _arg(fx_node, 2, "keepdim", False)
-            if len(x) == 3 and isinstance(dims, (list, tuple)) and sorted(d % 4 for d in dims) == [2, 3]:
-                return ("adaptive_avgpool" if keep else "pool_flat"), {"output": (1, 1)}
-            return None
+        if t in (torch.mean, torch.sum, torch.amax, torch.amin) or method in REDUCES:
+            return self._reduce(fx_node, name, x, shape, str(method or getattr(t, "__name__", "")))
         if t in (F.max_pool2d, F.avg_pool2d) and len(x) == 3:
             kernel = _arg(fx_node, 1, "kernel_size", None)
             stride = _arg(fx_node, 2, "stride", None)
@@ -356,10 +526,161 @@ class _Importer:
                 ceil = _arg(fx_node, 5, "ceil_mode", False)
             else:
                 ceil = _arg(fx_node, 4, "ceil_mode", False)
-            return _pool("maxpool" if t is F.max_pool2d else "avgpool", kernel, stride, padding, ceil)
+            return self._pool_of(name, "maxpool" if t is F.max_pool2d else "avgpool", kernel, stride, padding, ceil)
         if t is F.dropout or _is_stochastic_depth(t):  # drop-path: identity in inference, a mask in training
             return "dropout", {"p": _arg(fx_node, 1, "p", 0.5)}
         return None
+
+    # ------------------------------------------------------------------------ ops with rules
+    def _getitem(self, fx_node: fx.Node, name: str, shape: tuple[int, ...]) -> Mapped | None:
+        source = fx_node.args[0]
+        key = fx_node.args[1]
+        if isinstance(source, fx.Node) and isinstance(source.meta.get(SHAPE), list):  # an item of a tuple
+            node = self.graph.node(name)
+            if node.op in ("mha",) and key == 0:
+                return "alias", {}
+            return "reshape", {"mixes": False, "roles": self.roles[name][:len(self._full_of(fx_node))]
+                               if len(self.roles[name]) == len(self._full_of(fx_node)) else
+                               ("s",) * len(self._full_of(fx_node))}
+        if isinstance(key, fx.Node) or (isinstance(key, tuple) and any(isinstance(k, fx.Node) for k in key)):
+            return "copy", {"mixes": name not in self.free and fx_roles.any_spatial(self.roles[name]),
+                            "roles": ("s",) * len(self._full_of(fx_node))}  # a gather: positions are lost
+        found = fx_roles.index(self.roles[name], self.full[name], key)
+        if found is None:
+            return None
+        roles, moved = found
+        return "reshape", {"mixes": moved and name not in self.free, "roles": roles}
+
+    def _permute(self, fx_node: fx.Node, name: str, shape: tuple[int, ...]) -> Mapped:
+        t, method, roles = fx_node.target, fx_node.target if fx_node.op == "call_method" else None, self.roles[name]
+        rest = [a for a in fx_node.args[1:]]
+        if t is torch.permute or method == "permute":
+            dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else \
+                rest or _dims(fx_node.kwargs.get("dims"))
+            roles = fx_roles.permute(roles, [int(d) for d in dims])
+        elif t is torch.t or method == "t":
+            roles = roles[::-1]
+        elif t is torch.movedim or method == "movedim":
+            src, dst = _dims(rest[0]), _dims(rest[1])
+            order = [d for d in range(len(roles)) if d not in [s % len(roles) for s in src]]
+            for s, d in sorted(zip(src, dst), key=lambda p: p[1] % len(roles)):
+                order.insert(d % len(roles), s % len(roles))
+            roles = fx_roles.permute(roles, order)
+        else:
+            roles = fx_roles.swap(roles, int(rest[0]), int(rest[1]))
+        return "reshape", {"mixes": False, "roles": roles}
+
+    def _reduce(self, fx_node: fx.Node, name: str, x: tuple[int, ...], shape: tuple[int, ...],
+                fn: str) -> Mapped | None:
+        dims = _arg(fx_node, 1, "dim", None)
+        keep = bool(_arg(fx_node, 2, "keepdim", False))
+        if fn == "mean" and len(x) == 3 and isinstance(dims, (list, tuple)) and sorted(d % 4 for d in dims) == [2, 3]:
+            return ("adaptive_avgpool" if keep else "pool_flat"), {"output": (1, 1)}
+        roles = self.roles[name]
+        axes = [d % len(roles) for d in _dims(dims)] if dims is not None else list(range(len(roles)))
+        out = roles if keep else tuple(r for i, r in enumerate(roles) if i not in axes)
+        return "reduce", {"fn": fn, "mixes": self._mixes(name, axes), "roles": out}
+
+    def _matmul(self, fx_node: fx.Node, inputs: list[str]) -> Mapped | None:
+        a_node, b_node = fx_node.args[0], fx_node.args[1]
+        a, b, out = self._full_of(a_node), self._full_of(b_node), self._full_of(fx_node)
+        if len(a) < 2 or len(b) < 2:
+            return None
+        names = [self.value.get(a_node) or self._constant(a_node), self.value.get(b_node) or self._constant(b_node)]
+        acts = [n for n in names if n is not None and n not in self.free]
+        if len(acts) == 2:
+            mixes = True
+        elif names[0] in acts:
+            mixes = self._mixes(names[0], [-1])
+        else:
+            mixes = bool(acts) and self._mixes(acts[0], [-2])
+        roles = (self.roles[names[0]][:-1] + ("c",)) if names[0] in acts else ("c",) * len(out)
+        return "matmul", {"macs": prod(out) * a[-1], "mixes": mixes, "saves": "operands",
+                          "roles": roles if len(roles) == len(out) else ("s",) * len(out)}
+
+    def _einsum(self, fx_node: fx.Node, inputs: list[str]) -> Mapped | None:
+        eq = str(fx_node.args[0]).replace(" ", "")
+        operands = fx_node.args[1:]
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = tuple(operands[0])
+        if "->" not in eq or "." in eq:
+            return None
+        lhs, rhs = eq.split("->")
+        terms = lhs.split(",")
+        if len(terms) != len(operands) or len(operands) > 2:
+            return None
+        sizes: dict[str, int] = {}
+        for term, op in zip(terms, operands):
+            for letter, size in zip(term, self._full_of(op)):
+                sizes[letter] = max(size, sizes.get(letter, 1))
+        names = [self.value.get(o) or self._constant(o) for o in operands]
+        acts = [(n, term) for n, term in zip(names, terms) if n is not None and n not in self.free]
+        out = self._full_of(fx_node)
+        if len(operands) == 1:  # a permutation or a sum: no multiplications
+            summed = [i for i, letter in enumerate(terms[0]) if letter not in rhs]
+            mixes = bool(acts) and self._mixes(acts[0][0], summed)
+            return "reduce" if summed else "reshape", {"fn": "sum", "mixes": mixes, "roles": ("s",) * len(out)}
+        macs = prod(sizes.values())
+        if len(acts) == 2:
+            mixes = True
+        elif acts:
+            n, term = acts[0]
+            mixes = self._mixes(n, [i for i, letter in enumerate(term) if letter not in rhs])
+        else:
+            mixes = False
+        return "matmul", {"macs": macs, "mixes": mixes, "saves": "operands", "roles": ("s",) * len(out)}
+
+    def _sdpa(self, fx_node: fx.Node, inputs: list[str]) -> Mapped:
+        q = self._full_of(_arg(fx_node, 0, "query", None))
+        k = self._full_of(_arg(fx_node, 1, "key", None))
+        v = self._full_of(_arg(fx_node, 2, "value", None))
+        groups = prod(q[:-2])
+        length, keys = q[-2], k[-2]
+        return "attention", {"macs": groups * length * keys * (q[-1] + v[-1]), "mixes": True,
+                             "saved": groups * length, "roles": ("s",) * len(q)}
+
+    def _mha(self, fx_node: fx.Node, m: nn.MultiheadAttention, inputs: list[str]) -> Mapped | None:
+        if not m.batch_first:
+            return None  # (L, N, E) values: the batch axis is not the first one
+        q = self._full_of(_arg(fx_node, 0, "query", None))
+        k = self._full_of(_arg(fx_node, 1, "key", None))
+        v = self._full_of(_arg(fx_node, 2, "value", None))
+        if _arg(fx_node, 4, "need_weights", True) or len(q) != 3:
+            return None  # averaged attention weights: another output with its own arithmetic
+        e, length, keys = m.embed_dim, q[1], k[1]
+        macs = length * e * e + keys * k[2] * e + keys * v[2] * e + 2 * length * keys * e + length * e * e
+        saved = 3 * length * e + m.num_heads * length * keys + length * e  # q, k, v; probabilities; output
+        return "mha", {"macs": macs, "mixes": True, "saved": saved, "roles": ("c", "s", "c")}
+
+    def _window_attention(self, fx_node: fx.Node, inputs: list[str]) -> Mapped:
+        """torchvision's Swin ``shifted_window_attention(x, qkv_weight, proj_weight, bias, window_size,
+        num_heads, ...)``: the padded map split into windows, self-attention inside each."""
+        x = self._full_of(fx_node.args[0])
+        window, heads = [int(w) for w in _arg(fx_node, 4, "window_size", None)], int(_arg(fx_node, 5, "num_heads", 1))
+        h, w, c = x[-3], x[-2], x[-1]
+        tokens = (-(-h // window[0]) * window[0]) * (-(-w // window[1]) * window[1])
+        area = window[0] * window[1]
+        macs = tokens * c * 3 * c + 2 * tokens * area * c + tokens * c * c
+        saved = 4 * tokens * c + heads * tokens * area  # q, k, v, output; probabilities
+        return "attention", {"macs": macs, "mixes": True, "saved": saved, "roles": ("c", "s", "s", "c")}
+
+    def _functional_conv(self, fx_node: fx.Node, inputs: list[str]) -> Mapped | None:
+        w = self._full_of(_arg(fx_node, 1, "weight", None))
+        x = self._full_of(fx_node.args[0])
+        if len(w) != 4 or len(x) != 4:
+            return None
+        stride, dilation = as_pair(_arg(fx_node, 3, "stride", 1)), as_pair(_arg(fx_node, 5, "dilation", 1))
+        padding = _arg(fx_node, 4, "padding", 0)
+        padding = padding if isinstance(padding, str) else as_pair(padding)
+        kernel = (w[2], w[3])
+        pads, torch_padding = conv_pads(kernel, dilation, padding)
+        groups = int(_arg(fx_node, 6, "groups", 1))
+        attrs = dict(in_channels=x[1], out_channels=w[0], kernel=kernel, stride=stride, dilation=dilation,
+                     groups=groups, bias=_arg(fx_node, 2, "bias", None) is not None, padding_mode="zeros", pads=pads,
+                     padding=torch_padding, external=True)
+        if self._windowed(self.value.get(fx_node.args[0], "")):
+            attrs["mixes"] = True
+        return "conv", attrs
 
     def _add_blocks(self) -> None:
         members: dict[str, list[Node]] = {}
@@ -381,9 +702,12 @@ class _Importer:
         self.graph.blocks.sort(key=lambda b: (index[members[b.path][0].name], b.path.count(".")))
 
 
-def _image_input(gm: fx.GraphModule, name: str) -> fx.Node:
+COUNTED = frozenset(("layer_norm", "group_norm", "mha", "constant", "unknown", "attention", "softmax"))
+
+
+def _image_input(graph: fx.Graph, name: str) -> fx.Node:
     """The one required forward argument (the image batch)."""
-    required = [n for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
+    required = [n for n in graph.nodes if n.op == "placeholder" and not n.args]
     if len(required) != 1:
         raise ConvSmithError(f"{name}: forward must take exactly one input tensor "
                              f"(it takes {len(required)} required arguments)")
@@ -425,19 +749,18 @@ def import_module(module: nn.Module, input_shape: tuple[int, ...], name: str | N
     was_training = module.training
     module.eval()  # the inference graph: auxiliary heads and drop paths are training-only
     try:
-        gm = _trace(module)
-        _image_input(gm, name or type(module).__name__)
-        _propagate(gm, tuple(input_shape))
+        fx_graph = traced(module, tuple(input_shape), lambda g: _image_input(g, name or type(module).__name__))
     finally:
         module.train(was_training)
-    return _Importer(module, gm, name or type(module).__name__, tuple(input_shape)).run()
+    return _Importer(module, fx_graph, name or type(module).__name__, tuple(input_shape)).run()
 
 
 def unused_parameters(module: nn.Module, graph: Graph) -> int:
     """How many parameters of ``module`` no graph node uses (modules the traced forward never calls)."""
     used: set[int] = set()
     for n in graph.nodes:
-        for target in [n.name.split("@")[0]] + list(n.attrs.get("constants", ())):
+        for target in [n.name.split("@")[0]] + ([n.attrs["target"]] if n.op == "constant" and "target" in n.attrs
+                                                 else []):
             try:
                 value = getattr_path(module, target)
             except AttributeError:
@@ -448,7 +771,8 @@ def unused_parameters(module: nn.Module, graph: Graph) -> int:
 
 
 def torchvision_model(name: str) -> nn.Module:
-    """A torchvision classification model by name, built with ``weights=None`` (no download)."""
+    """A torchvision classification model by name, built with ``weights=None`` (no download) and its
+    weights on the meta device: analysis needs their shapes only."""
     import torchvision
 
     available = torchvision.models.list_models(module=torchvision.models)
@@ -456,7 +780,8 @@ def torchvision_model(name: str) -> nn.Module:
         from arch.fields import did_you_mean
 
         raise ConvSmithError(f"unknown torchvision model {name!r}{did_you_mean(name, available)}")
-    return torchvision.models.get_model(name, weights=None)
+    with meta_init():
+        return torchvision.models.get_model(name, weights=None)
 
 
 def user_module(ref: str) -> nn.Module:

@@ -12,8 +12,18 @@ Primitive ops and their attrs (shapes exclude the batch dimension):
   maxpool / avgpool / nmaxpool  kernel stride padding (ph, pw) ceil_mode [n for nmaxpool]
   adaptive_avgpool / adaptive_maxpool  output (oh, ow)
   flatten, dropout (p), linear (in_features out_features bias)
-  add (2 inputs), mul (2 inputs: x and a (C, 1, 1) gate), concat (n inputs, channel axis)
+  lrn       size alpha beta k: local response normalisation across channels (AlexNet, ZFNet)
+  channel_gate  channels hidden: CBAM channel attention, (C, H, W) -> a (C, 1, 1) sigmoid gate
+  spatial_gate  kernel: CBAM spatial attention, (C, H, W) -> a (1, H, W) sigmoid gate
+  add (2 inputs), mul (2 inputs: x and a (C, 1, 1) gate or a second x), max (2 inputs, element-wise
+            maximum), concat (n inputs, channel axis)
   unknown   (fx import only) target: what could not be mapped
+fx import only (``arch.fx_import``; shapes of any rank; ``mixes``: the op mixes image positions):
+  constant  a parameter / buffer / created tensor (params buffers; ``once``: no batch axis)
+  reshape (views, layout), copy (concatenation on other axes, roll, pad, gather)
+  linear    also on N-d values (over the last axis); conv / linear with ``external``: weights are inputs
+  matmul (macs), attention (macs saved), mha (macs saved params), layer_norm / group_norm (rows affine),
+  softmax, arith (fn), reduce (fn)
 """
 
 from __future__ import annotations
@@ -26,7 +36,10 @@ from arch.errors import Problem
 Shape = tuple[int, ...]
 
 OPS = ("input", "conv", "bn", "act", "maxpool", "avgpool", "nmaxpool", "adaptive_avgpool",
-       "adaptive_maxpool", "flatten", "dropout", "linear", "add", "mul", "concat", "unknown")
+       "adaptive_maxpool", "flatten", "dropout", "linear",
+       "lrn", "channel_gate", "spatial_gate", "add", "mul", "max", "concat", "unknown",
+       "constant", "reshape", "copy", "matmul", "attention", "mha", "layer_norm", "group_norm", "softmax", "arith",
+       "reduce")
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,16 @@ class Graph:
     unknown_ops: list[str] = field(default_factory=list)  # fx import: targets it could not map
 
     def __post_init__(self) -> None:
-        self._index: dict[str, Node] = {n.name: n for n in self.nodes}
+        # lookups by name, made on first use: a graph made only to be checked for problems (lint fixes
+        # validate thousands) never pays for them
+        self._built: dict[str, Node] | None = None
+        self._block_index: dict[str, BlockInfo] = {}
+
+    @property
+    def _index(self) -> dict[str, Node]:
+        if self._built is None:
+            self._built = {n.name: n for n in self.nodes}
+        return self._built
 
     def add(self, node: Node) -> None:
         if node.name in self._index:
@@ -115,7 +137,16 @@ class Graph:
     def top_blocks(self) -> list[BlockInfo]:
         return [b for b in self.blocks if b.parent is None]
 
+    def subtree_nodes(self, info: BlockInfo) -> list[Node]:
+        """The ops of ``info`` and of every block nested in it, in graph order."""
+        return [n for n in self.nodes if n.block == info.path or within(n.block, info.path)]
+
     def block(self, path: str) -> BlockInfo:
+        if len(self._block_index) != len(self.blocks):  # blocks were added since: index them again
+            self._block_index = {b.path: b for b in self.blocks}
+        found = self._block_index.get(path)
+        if found is not None and found.path == path:
+            return found
         for b in self.blocks:
             if b.path == path:
                 return b
@@ -128,6 +159,11 @@ class Graph:
             for i in n.inputs:
                 users[i].append(n.name)
         return users
+
+
+def within(path: str, ancestor: str) -> bool:
+    """Whether block ``path`` lies inside block ``ancestor`` (a stage repeat, a path of a branch)."""
+    return len(path) > len(ancestor) and path.startswith(ancestor) and path[len(ancestor)] in ".["
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -44,3 +44,31 @@ class NMaxPool2d(nn.Module):
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"ceil_mode={self.ceil_mode}, n={self.n}")
+
+
+class ChannelGate(nn.Module):
+    """CBAM channel attention (Woo et al. 2018): one MLP (1x1 convs, C -> hidden -> C) shared by the global
+    average and the global max of each channel; their sum through a sigmoid is a (C, 1, 1) gate."""
+
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x):
+        avg = self.fc2(torch.relu(self.fc1(x.mean((2, 3), keepdim=True))))
+        top = self.fc2(torch.relu(self.fc1(x.amax((2, 3), keepdim=True))))
+        return torch.sigmoid(avg + top)
+
+
+class SpatialGate(nn.Module):
+    """CBAM spatial attention: the mean and the max over channels, stacked, through a k x k conv and a
+    sigmoid: a (1, H, W) gate."""
+
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, x):
+        pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+        return torch.sigmoid(self.conv(pooled))

@@ -1,8 +1,10 @@
 """Spec paths (``body[4].unit.kernel``): how the GUI, lint fixes and search name a field or block.
 
-Grammar: ``body[i]`` is a block; ``.unit`` enters a stage's repeated block; ``.first.FIELD`` is a
-first-repeat override; ``.FIELD`` is a field; ``body[i][r]`` (a stage repeat, as the graph names
-blocks) addresses the unit, with ``r == 0`` meaning the unit plus its ``first`` overrides.
+Grammar: ``body[i]`` is a block; ``.unit`` enters a stage's repeated block; ``.paths[p][j]`` enters
+block j of path p of a branch; ``.first.FIELD`` is a first-repeat override; ``.FIELD`` is a field;
+``body[i][r]`` (a stage repeat, as the graph names blocks) addresses the unit, with ``r == 0`` meaning
+the unit plus its ``first`` overrides. Steps nest: ``body[3].paths[1][0].unit.kernel``.
+This module is the one place that writes and reads these paths (``in_path``, ``in_module``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,22 @@ from arch.registry import family
 from arch.spec import BlockSpec, Spec
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def in_path(branch: str, p: int, j: int) -> str:
+    """The spec path of block j of path p of the branch at ``branch``: ``body[3].paths[1][0]``."""
+    return f"{branch}.paths[{p}][{j}]"
+
+
+def in_module(module: str, p: int, j: int) -> str:
+    """Its module path in the built model: ``body.3.paths.1.0``."""
+    return f"{module}.paths.{p}.{j}"
+
+
+def path_of(path: str) -> tuple[str, int, int] | None:
+    """``body[3].paths[1][0]`` -> (``body[3]``, 1, 0): the branch, path and position; None elsewhere."""
+    m = re.fullmatch(r"(.*)\.paths\[(\d+)\]\[(\d+)\]", path)
+    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
 
 
 def split(path: str) -> list[str | int]:
@@ -38,8 +56,10 @@ def block_path(path: str) -> str:
     """The block part of a field path: ``body[4].unit.kernel`` -> ``body[4].unit``."""
     steps = split(path)
     out = f"body[{steps[1]}]"
-    for s in steps[2:]:
-        if s in ("first",) or (isinstance(s, str) and s != "unit"):
+    for k, s in enumerate(steps[2:], start=2):
+        lane = steps[k + 1:k + 3]
+        into_path = s == "paths" and len(lane) == 2 and all(isinstance(t, int) for t in lane)
+        if s == "first" or (isinstance(s, str) and s != "unit" and not into_path):
             break
         out += f"[{s}]" if isinstance(s, int) else f".{s}"
     return out
@@ -61,6 +81,16 @@ def _walk(spec: Spec, steps: list[str | int], path: str) -> tuple[BlockSpec, lis
                 raise SpecError(Problem(path, f"the stage has {bs.params.get('repeat', 2)} repeats"))
             first = (bs.params.get("first") or {}) if head == 0 else {}
             bs, rest = bs.params["unit"], rest[1:]
+            continue
+        if bs.block == "branch" and head == "paths" and len(rest) >= 3 and isinstance(rest[1], int) \
+                and isinstance(rest[2], int):
+            p, j = rest[1], rest[2]
+            lanes = bs.params.get("paths") or []
+            if p >= len(lanes):
+                raise SpecError(Problem(path, f"the branch has {len(lanes)} paths"))
+            if j >= len(lanes[p]):
+                raise SpecError(Problem(path, f"paths[{p}] of the branch has {len(lanes[p])} blocks"))
+            bs, rest, first = lanes[p][j], rest[3:], {}
             continue
         break
     return bs, rest, first
@@ -93,10 +123,10 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
     On a first repeat (``body[i][0].stride``) a field the stage overrides is set in its ``first``,
     so the addressed block really changes; any other field is set on the unit (every repeat).
     """
-    new = copy.deepcopy(spec)
     steps = split(path)
     if len(steps) < 3 or not isinstance(steps[-1], str):
         raise SpecError(Problem(path, "names a block, not a field"))
+    new = _with_own_block(spec, steps[1], path)
     bs, rest, first = _walk(new, steps[:-1], path)  # stop above the last step: ``.unit`` may be the field
     rest = [*rest, steps[-1]]
     fam = family(bs.block)
@@ -126,7 +156,12 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
     if len(rest) != 1 or rest[0] not in fam.field_map:
         raise SpecError(Problem(path, f"not a field of {bs.block}"))
     f = fam.field_map[str(rest[0])]
-    if f.kind == "block":
+    if f.kind == "paths":
+        if not (isinstance(value, list) and all(isinstance(lane, list) and
+                                                all(isinstance(b, BlockSpec) for b in lane) for lane in value)):
+            raise SpecError(Problem(path, "must be a list of paths, each a list of blocks"))
+        bs.params[f.name] = copy.deepcopy(value)
+    elif f.kind == "block":
         if not isinstance(value, BlockSpec):
             raise SpecError(Problem(path, "must be a block"))
         bs.params[f.name] = copy.deepcopy(value)
@@ -136,6 +171,40 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
     if problems:
         raise SpecError(problems)
     return new
+
+
+def _with_own_block(spec: Spec, index: Any, path: str) -> Spec:
+    """A copy of ``spec`` that owns (deep-copies) top-level block ``index`` and shares the others: an edit
+    changes one block, and copying a whole network of nested branches on every keystroke is what costs."""
+    if not isinstance(index, int) or index >= len(spec.body):
+        raise SpecError(Problem(path, f"no block {index} (the body has {len(spec.body)})"))
+    new = copy.copy(spec)
+    new.body = list(spec.body)
+    new.body[index] = copy.deepcopy(spec.body[index])
+    return new
+
+
+def with_block(spec: Spec, path: str, block: BlockSpec) -> Spec:
+    """A copy of ``spec`` with the block at ``path`` (``body[2]``, ``body[3].paths[1][0]``, ``body[4].unit``)
+    replaced by ``block``."""
+    steps = split(path)
+    if len(steps) == 2:
+        new = copy.deepcopy(spec)
+        index = int(steps[1])
+        if index >= len(new.body):
+            raise SpecError(Problem(path, f"no block {index} (the body has {len(new.body)})"))
+        new.body[index] = copy.deepcopy(block)
+        return new
+    if steps[-1] == "unit":
+        return with_value(spec, path, block)
+    where = path_of(path)
+    if where is None:
+        raise SpecError(Problem(path, "names no replaceable block (body[i], .unit or .paths[p][j])"))
+    branch, p, j = where
+    get_block(spec, path)  # the block exists
+    lanes = [list(lane) for lane in get_block(spec, branch).params["paths"]]
+    lanes[p][j] = block
+    return with_value(spec, f"{branch}.paths", lanes)
 
 
 def _checked(f: Any, value: Any, path: str) -> Any:

@@ -35,6 +35,7 @@ class BlockFamily:
     doc: ClassVar[str]
     fields: ClassVar[tuple[Field, ...]]
     multipath: ClassVar[bool] = False
+    composite: ClassVar[bool] = False  # holds blocks on parallel paths: its module runs their ops itself
 
     def __init__(self) -> None:
         self.field_map = {f.name: f for f in self.fields}

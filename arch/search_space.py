@@ -7,8 +7,12 @@ The ``search`` section of a spec maps a name to a declaration::
     "body[2].repeat":   {"int": [1, 3]}                    (a stage's repeat count)
     "body[3].se_ratio": {"float": [0.0, 0.5]}              ("log": true for a log scale)
     "width_mult":       {"float": [0.5, 1.5], "step": 0.25} (every channel count)
+    "depth_mult":       {"float": [1.0, 2.0], "step": 0.1}  (every stage's repeats, rounded up)
+    "resolution":       {"choices": [224, 240, 288]}       (the input's height and width)
     "body[4]":          {"blocks": [{"block": "residual", "out": 64, "search": {"kind": {"choices": [...]}}},
                                     {"block": "inverted_residual", "out": 64}]}   (the slot's family)
+    "body[3].paths[1][0].kernel": {"choices": [3, 5]}      (a field inside a branch's path)
+    "body[3].paths[1][0]": {"blocks": [...]}               (a path's block as a family slot)
     "train.lr":         {"float": [1e-4, 1e-2], "log": true} (training hyperparameters, see TRAIN_KNOBS)
 
 The body itself stays a concrete, valid network (the base); a trial replaces the declared values.
@@ -27,7 +31,7 @@ from typing import Any
 
 from arch import paths
 from arch.errors import Problem, SpecError
-from arch.fields import Field, show
+from arch.fields import NESTED, Field, show
 from arch.registry import family
 from arch.spec import BlockSpec, Spec, parse_block
 
@@ -45,6 +49,25 @@ TRAIN_KNOBS: dict[str, Field] = {f.name: f for f in (
     Field("flip", "bool", False, "random horizontal flip"),
 )}
 WIDTH_MULT = Field("width_mult", "float", 1.0, "width multiplier over every channel count", min=0.05, max=8.0)
+DEPTH_MULT = Field("depth_mult", "float", 1.0, "depth multiplier over every stage's repeats (rounded up)",
+                   min=0.1, max=8.0)
+RESOLUTION = Field("resolution", "int", 224, "input height and width in pixels (compound scaling's third "
+                   "dimension)", min=8, max=4096)
+SPEC_KNOBS: dict[str, Field] = {f.name: f for f in (WIDTH_MULT, DEPTH_MULT, RESOLUTION)}  # spec-wide settings
+
+
+def knob_value(spec: Spec, name: str) -> Any:
+    """The value a spec-wide knob has in ``spec`` (resolution: the input height)."""
+    return spec.input[1] if name == "resolution" else getattr(spec, name)
+
+
+def with_knob(spec: Spec, name: str, value: Any) -> Spec:
+    """``spec`` (a copy already) with a spec-wide knob set in place."""
+    if name == "resolution":
+        spec.input = (spec.input[0], int(value), int(value))
+    else:
+        setattr(spec, name, float(value))
+    return spec
 _PRIMITIVE = (bool, int, float, str)
 
 
@@ -152,15 +175,15 @@ class SearchSpace:
                 key = s.field_name(alt, d)
                 if key in values:
                     holder = paths.with_value(holder, f"body[0].{d.name}", values[key])
-            out.body[paths.split(s.name)[1]] = holder.body[0]
+            out = paths.with_block(out, s.name, holder.body[0])  # body[4], or a path's block body[3].paths[1][0]
         for d in self.dims:
             if d.name not in values:
                 continue
             v = values[d.name]
             if d.name.startswith("train."):
                 train[d.name[6:]] = v
-            elif d.name == "width_mult":
-                out.width_mult = float(v)
+            elif d.name in SPEC_KNOBS:
+                out = with_knob(out, d.name, v)
             else:
                 out = paths.with_value(out, d.name, v)
         return out, train
@@ -246,7 +269,7 @@ def _field_of(spec: Spec, path: str) -> Field:
     if len(steps) >= 2 and steps[-2] == "first":
         fam = family(bs.params["unit"].block) if bs.block == "stage" else fam
     f = fam.field_map.get(name)
-    if f is None or f.kind in ("block", "overrides"):
+    if f is None or f.kind in NESTED:
         raise SpecError(Problem(path, f"not a searchable field of {bs.block}"))
     if not f.searchable:
         raise SpecError(Problem(path, f"{f.name} of {bs.block} cannot be searched"))
@@ -313,8 +336,8 @@ def parse_space(spec: Spec) -> SearchSpace:
                 f = TRAIN_KNOBS.get(name[6:])
                 if f is None:
                     raise SpecError(Problem(name, f"unknown training knob (one of {', '.join(TRAIN_KNOBS)})"))
-            elif name == "width_mult":
-                f = WIDTH_MULT
+            elif name in SPEC_KNOBS:
+                f = SPEC_KNOBS[name]
             else:
                 if any(name == s or name.startswith(s + ".") or name.startswith(s + "[") for s in slot_names):
                     raise SpecError(Problem(name, "is inside a block-choice slot: declare it in the slot's "

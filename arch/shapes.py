@@ -37,3 +37,13 @@ def pool_out(size: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
     return out
+
+
+def rows_left_over(size: int, k: int, s: int, d: int, before: int, after: int) -> int:
+    """Rows of the padded input after the last window (floor rounding): (H + p_b + p_a - d(k-1) - 1) mod s."""
+    return (size + before + after - d * (k - 1) - 1) % s
+
+
+def pixels_dropped(size: int, k: int, s: int, d: int, before: int, after: int) -> int:
+    """Input rows (not padding) that no window reads at the far end: the left-over rows minus the padding."""
+    return max(0, rows_left_over(size, k, s, d, before, after) - after)

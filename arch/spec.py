@@ -11,14 +11,17 @@ from typing import Any
 from arch import io
 from arch.errors import Problem, SpecError
 from arch.fields import did_you_mean, show, to_json
+from arch.limits import MAX_INPUT, MAX_NESTING, nesting_problem
+from arch.migrate import CURRENT, KNOWN, upgrade
 from arch.registry import REGISTRY, families
 
-FORMAT = "convsmith/1"
+FORMAT = CURRENT
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # Names and labels end up in reports, diagrams and exported code (in comments and docstrings only),
 # so they may not carry quotes, backslashes, backticks or control characters.
 _TEXT = re.compile(r"[^\x00-\x1f\x7f\"'\\`]*")
 _PROSE = re.compile(r"[^\x00-\x1f\x7f]*")  # descriptions: any printable text
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON "\\udc80" escape decodes to one: it cannot be printed
 NAME_MAX, LABEL_MAX = 80, 64
 
 
@@ -41,14 +44,16 @@ class Spec:
     body: list[BlockSpec] = field(default_factory=list)
     description: str = ""
     width_mult: float = 1.0
+    depth_mult: float = 1.0  # stage repeats: ceil(repeat * depth_mult), as torchvision's EfficientNet
     bn_eps: float = 1e-5
     bn_momentum: float = 0.1
     search: dict[str, Any] = field(default_factory=dict)
+    dismissed_lints: list[str] = field(default_factory=list)  # "code@block" a person dismissed (the GUI)
 
 
-_OPTIONAL = {"description": "", "width_mult": 1.0, "bn_eps": 1e-5, "bn_momentum": 0.1}
-_TOP_KEYS = ("format", "name", "description", "input", "num_classes", "width_mult", "bn_eps",
-             "bn_momentum", "body", "search")
+_OPTIONAL = {"description": "", "width_mult": 1.0, "depth_mult": 1.0, "bn_eps": 1e-5, "bn_momentum": 0.1}
+_TOP_KEYS = ("format", "name", "description", "input", "num_classes", "width_mult", "depth_mult", "bn_eps",
+             "bn_momentum", "body", "search", "dismissed_lints")
 
 
 def check_text(value: Any, what: str, limit: int, allow_empty: bool = False, prose: bool = False) -> str | None:
@@ -58,6 +63,8 @@ def check_text(value: Any, what: str, limit: int, allow_empty: bool = False, pro
         return f"{what} must not be empty"
     if len(value) > limit:
         return f"{what} must be at most {limit} characters (got {len(value)})"
+    if (bad := _SURROGATE.search(value)) is not None:
+        return f"{what} contains an invalid character: a lone surrogate U+{ord(bad.group()):04X} (not Unicode text)"
     if prose and not _PROSE.fullmatch(value):
         return f"{what} may not contain control characters (newlines, tabs)"
     if not prose and not _TEXT.fullmatch(value):
@@ -115,6 +122,10 @@ def parse_block(raw: Any, path: str, problems: list[Problem]) -> BlockSpec | Non
             unit = parse_block(value, here, problems)
             if unit is not None:
                 params[key] = unit
+        elif f.kind == "paths":
+            lanes = _parse_paths(value, here, problems)
+            if lanes is not None:
+                params[key] = lanes
         elif f.kind != "overrides":
             v, err = f.check(value)
             if err:
@@ -130,6 +141,17 @@ def parse_block(raw: Any, path: str, problems: list[Problem]) -> BlockSpec | Non
         for fname, msg in fam.check(fam.resolve(params)):
             problems.append(Problem(f"{path}.{fname}", msg))
     return BlockSpec(kind, params, label) if len(problems) == start else None
+
+
+def _parse_paths(raw: Any, path: str, problems: list[Problem]) -> list[list[BlockSpec]] | None:
+    """A branch's ``paths``: a list of paths, each a list of blocks (``body[3].paths[1][0]``)."""
+    if not isinstance(raw, list) or not all(isinstance(lane, list) for lane in raw):
+        problems.append(Problem(path, f"must be a list of paths, each a list of blocks (got {show(raw)})"))
+        return None
+    start = len(problems)
+    lanes = [[parse_block(b, f"{path}[{p}][{j}]", problems) for j, b in enumerate(lane)]
+             for p, lane in enumerate(raw)]
+    return lanes if len(problems) == start else None  # type: ignore[return-value]
 
 
 def _parse_overrides(raw: Any, unit: BlockSpec | None, path: str, problems: list[Problem]) -> dict | None:
@@ -163,11 +185,15 @@ def parse_spec(data: Any, source: str = "") -> Spec:
     problems: list[Problem] = []
     if not isinstance(data, dict):
         raise SpecError(Problem("", f"a spec must be a JSON object (got {type(data).__name__})"), source)
+    if (deep := nesting_problem(data.get("body"))) is not None:  # before anything recurses into it
+        raise SpecError(Problem("body", deep), source)
+    data, _ = upgrade(data)  # older formats keep their meaning (arch/migrate.py)
     fmt = data.get("format")
     if fmt is None:
         problems.append(Problem("format", f"missing (expected {FORMAT!r})"))
     elif fmt != FORMAT:
-        problems.append(Problem("format", f"unsupported {show(fmt)} (this version reads {FORMAT!r})"))
+        problems.append(Problem("format", f"unsupported {show(fmt)} (this version reads "
+                                          f"{', '.join(map(repr, KNOWN))})"))
     for key in data:
         if key not in _TOP_KEYS:
             problems.append(Problem(key, f"unknown top-level key{did_you_mean(key, _TOP_KEYS)}"))
@@ -186,14 +212,15 @@ def parse_spec(data: Any, source: str = "") -> Spec:
         if not (isinstance(raw, list) and len(raw) == 3):
             problems.append(Problem("input", f"must be [channels, height, width] (got {show(raw)})"))
         else:
-            dims = [_number(v, f"input[{i}]", problems, 1, 16384, True) for i, v in enumerate(raw)]
+            dims = [_number(v, f"input[{i}]", problems, 1, MAX_INPUT, True) for i, v in enumerate(raw)]
             if None not in dims:
                 shape = (dims[0], dims[1], dims[2])
     num_classes = 1
     if "num_classes" in data:
         num_classes = _number(data["num_classes"], "num_classes", problems, 1, 1_000_000, True) or 1
     extra: dict[str, Any] = {}
-    for key, lo, hi in (("width_mult", 0.05, 8.0), ("bn_eps", 1e-12, 1.0), ("bn_momentum", 0.0, 1.0)):
+    for key, lo, hi in (("width_mult", 0.05, 8.0), ("depth_mult", 0.1, 8.0), ("bn_eps", 1e-12, 1.0),
+                        ("bn_momentum", 0.0, 1.0)):
         if key in data:
             v = _number(data[key], key, problems, lo, hi, False)
             if v is not None:
@@ -211,10 +238,15 @@ def parse_spec(data: Any, source: str = "") -> Spec:
     if not isinstance(search, dict):
         problems.append(Problem("search", f"must be an object (got {show(search)})"))
         search = {}
+    dismissed = data.get("dismissed_lints", [])
+    if not (isinstance(dismissed, list) and all(isinstance(d, str) and not check_text(d, "", 200)
+                                                for d in dismissed)):
+        problems.append(Problem("dismissed_lints", f"must be a list of 'code@block' strings (got {show(dismissed)})"))
+        dismissed = []
     if problems:
         raise SpecError(problems, source)
     spec = Spec(name=name, input=shape, num_classes=num_classes, body=body, description=description,
-                search=search, **extra)
+                search=search, dismissed_lints=list(dismissed), **extra)
     if search:
         from arch.search_space import parse_space
 
@@ -237,6 +269,8 @@ def block_to_dict(bs: BlockSpec) -> dict[str, Any]:
         v = bs.params[f.name]
         if f.kind == "block":
             out[f.name] = block_to_dict(v)
+        elif f.kind == "paths":
+            out[f.name] = [[block_to_dict(b) for b in lane] for lane in v]
         elif f.kind == "overrides":
             out[f.name] = {k: to_json(x) for k, x in v.items()}
         else:
@@ -256,6 +290,8 @@ def to_dict(spec: Spec) -> dict[str, Any]:
     out["body"] = [block_to_dict(b) for b in spec.body]
     if spec.search:
         out["search"] = spec.search
+    if spec.dismissed_lints:
+        out["dismissed_lints"] = list(spec.dismissed_lints)
     return out
 
 
@@ -297,6 +333,9 @@ def loads(text: str, source: str = "") -> Spec:
                         source) from None
     except ValueError as e:
         raise SpecError(Problem("", f"invalid spec: {e}"), source) from None
+    except RecursionError:
+        raise SpecError(Problem("", "invalid JSON: nested too deeply to read (a spec nests blocks at most "
+                                    f"{MAX_NESTING} deep)"), source) from None
     return parse_spec(data, source)
 
 

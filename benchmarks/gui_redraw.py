@@ -1,9 +1,10 @@
 """Designer responsiveness: one inspector-style edit of a 100-block network, from the edit to every view
 updated and repainted, against the analysis alone (the baseline), interleaved in the same run.
 
-Target: analysis + redraw under one frame (16.7 ms at 60 Hz). Two 100-block networks: "mixed" uses every
-multi-path family (about 780 primitive layers), "plain" single-path layers (about 150). Offscreen when
-there is no display, so painting is Qt's software rasteriser.
+Target: analysis + redraw under one frame (16.7 ms at 60 Hz). Three 100-block networks: "mixed" uses every
+multi-path family (about 780 primitive layers), "plain" single-path layers (about 150), "nested" branch
+blocks (concat paths with a residual branch nested inside, residuals, channel gates), edited inside a path.
+Offscreen when there is no display, so painting is Qt's software rasteriser.
 
 Honest about caches: analysis caches block expansions and per-block figures, so every measured edit makes
 a state never analysed before (the edited block alternates a kernel change, which moves every later
@@ -15,7 +16,7 @@ edit include the occasional full garbage collection, counted beside them: it sca
 process holds (torch included), so it pauses for 100 ms or more. ``--freeze`` runs ``gc.freeze()`` once
 start-up is over, as the application could: full collections then skip the start-up heap.
 
-    python -m benchmarks.gui_redraw [--edits N] [--freeze]
+    python -m benchmarks.gui_redraw [--edits N] [--kinds mixed plain nested] [--freeze]
 """
 
 from __future__ import annotations
@@ -39,7 +40,21 @@ def network(kind: str) -> Any:
     """100 top-level blocks with valid shapes on a 3x64x64 input."""
     from arch.spec import BlockSpec, Spec
 
-    if kind == "mixed":
+    if kind == "nested":  # branches: an inception-like concat with a residual nested in a path, a residual, a gate
+        conv = {"out": 8, "kernel": 1}
+        cycle = [BlockSpec("branch", {"merge": "concat", "paths": [
+                     [BlockSpec("conv", {"out": 16, "kernel": 3})],
+                     [BlockSpec("conv", conv), BlockSpec("branch", {"merge": "add", "activation": "relu", "paths": [
+                         [BlockSpec("conv", {"out": 8}), BlockSpec("conv", {"out": 8, "activation": "none"})], []]}),
+                      BlockSpec("conv", {"out": 8})],
+                     [BlockSpec("pool", {"mode": "max", "kernel": 3, "stride": 1, "padding": 1}),
+                      BlockSpec("conv", conv)]]}),
+                 BlockSpec("conv", {"out": 32, "kernel": 1}),
+                 BlockSpec("branch", {"merge": "add", "activation": "relu", "paths": [
+                     [BlockSpec("conv", {"out": 32}), BlockSpec("conv", {"out": 32, "activation": "none"})], []]}),
+                 BlockSpec("branch", {"merge": "mul", "paths": [[], [BlockSpec("global_pool"), BlockSpec(
+                     "conv", {"out": 32, "kernel": 1, "norm": "none", "activation": "sigmoid"})]]})]
+    elif kind == "mixed":
         cycle = [BlockSpec("residual", {"out": 32}),
                  BlockSpec("inverted_residual", {"out": 32, "expand": 4.0, "se_ratio": 0.25}),
                  BlockSpec("conv", {"out": 32}), BlockSpec("se", {}), BlockSpec("separable", {"out": 32}),
@@ -59,6 +74,7 @@ def network(kind: str) -> Any:
 
 
 KERNELS = (3, 5, 7)
+KINDS = ("mixed", "plain", "nested")
 
 
 def fresh_edit(spec: Any, target: str, k: int, alternative: bool = False) -> tuple[str, int]:
@@ -135,17 +151,21 @@ def settle(app: Any, freeze: bool, limit_s: float = 120.0) -> float:
 def measure(app: Any, window: Any, kind: str, edits_n: int) -> None:
     from analysis import analyze
     from arch.expand import clear_cache
-    from arch.paths import with_value
+    from arch.paths import get_block, with_value
     from gui import edits
 
     spec = network(kind)
     window.open_spec(spec)
-    target = next(f"body[{i}]" for i in range(50, 100) if spec.body[i].block in ("conv", "inverted_residual"))
+    if kind == "nested":  # a conv inside the first path of a branch: body[i].paths[0][0]
+        target = next(f"body[{i}].paths[0][0]" for i in range(50, 100) if spec.body[i].block == "branch"
+                      and spec.body[i].params["merge"] == "concat")
+    else:
+        target = next(f"body[{i}]" for i in range(50, 100) if spec.body[i].block in ("conv", "inverted_residual"))
     window.hub.select(target)
     app.processEvents()
     rep = analyze(spec)
     print(f"\n[{kind}] {len(spec.body)} blocks, {len(rep.layers)} layers, {rep.totals.params:,} params; "
-          f"edits of {target} ({spec.body[int(target[5:-1])].block}): kernel {'/'.join(map(str, KERNELS))} "
+          f"edits of {target} ({get_block(spec, target).block}): kernel {'/'.join(map(str, KERNELS))} "
           "and channels, every state new")
 
     def apply(field: str, value: int) -> None:
@@ -193,6 +213,7 @@ def measure(app: Any, window: Any, kind: str, edits_n: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=40, help="measured edits per network (default 40)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="networks to measure")
     parser.add_argument("--freeze", action="store_true",
                         help="gc.freeze() after start-up, so full garbage collections skip the start-up heap")
     args = parser.parse_args(argv)
@@ -219,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} (wall times suffer when it is high); "
           f"waited {waited:.1f} s for the window's background start-up work"
           + ("; start-up heap frozen (gc.freeze)" if args.freeze else ""))
-    for kind in ("mixed", "plain"):
+    for kind in args.kinds:
         measure(app, window, kind, args.edits)
     for doc in list(window.workspace.documents):
         window.close_document(doc)

@@ -3,15 +3,16 @@
 UI thread could not run (a stall).
 
 Phases, each in the same window and the same run:
-  start-up  the window just opened, torch being imported in the background (once per session; reported,
-            not part of the target: CPython holds the GIL while it loads torch's libraries)
+  start-up  the app starting as ``convsmith gui`` does (gui.startup): the splash on screen at once, torch and
+            the window's code loaded behind it with progress, then every gap from the window's first paint
+            for 3 s (the window's own start-up work: the runs list, the background preloader)
   idle      the window open on the Training page, nothing running (the baseline)
   training  a short run started from the Training page (curves, confusion matrix, filters, feature maps and
             the effective receptive field all live)
   search    a short study started from the Search page (its process running trials, the page polling the
             storage, the table and plots updating)
-Target: the worst stall while training or searching stays under 100 ms. Offscreen when there is no display,
-so painting is Qt's software rasteriser.
+Target: the worst stall from the first paint on (start-up, training, searching) stays under 100 ms.
+Offscreen when there is no display, so painting is Qt's software rasteriser.
 """
 
 from __future__ import annotations
@@ -83,30 +84,58 @@ def summary(name: str, gaps: list[float], baseline: float | None) -> float:
 def main() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt6.QtCore import QSettings
+    t_process = time.perf_counter()
+    from PyQt6.QtCore import QEvent, QObject, QSettings
     from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    t_app = time.perf_counter()
+    from gui.startup import load
+
+    steps: list[tuple[str, float]] = []
+    splash = load(app, lambda what, _i, _n: steps.append((what, time.perf_counter())))
+    t_loaded = time.perf_counter()
 
     from arch.spec import parse_spec
     from gui.dialogs import Dialogs
     from gui.main_window import MainWindow
 
+    class FirstPaint(QObject):
+        """The time of the first paint of any widget of the window."""
+
+        def __init__(self, window: QObject) -> None:
+            super().__init__()
+            self.window, self.at = window, 0.0
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+            if not self.at and event.type() == QEvent.Type.Paint and obj.isWidgetType() and (
+                    obj is self.window or self.window.isAncestorOf(obj)):
+                self.at = time.perf_counter()
+            return False
+
     class Quiet(Dialogs):  # a benchmark answers no questions; an error ends it
         def error(self, parent, title, text):  # noqa: ANN001
             raise SystemExit(f"{title}: {text}")
 
-    app = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="convsmith-responsive-"))
     window = MainWindow(QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat), folder / "recovery",
                         dialogs=Quiet(), autosave_ms=3_600_000)
     window.resize(1600, 1000)
+    painted = FirstPaint(window)
+    app.installEventFilter(painted)
     window.show()
+    splash.finish(window)
     beat = Heartbeat()
     print(f"heartbeat every {TICK_MS} ms on the UI thread; gaps in ms (a gap above {TICK_MS} ms is a stall)")
     training = window.pages_extra.training
-    t0 = time.perf_counter()
-    beat.measure(app, lambda: time.perf_counter() - t0 > 0.6 and not training.preloader.busy, 120)
-    summary("start-up", beat.gaps, None)
-    print(f"            (torch loaded in the background in {time.perf_counter() - t0:.1f} s, once per session)")
+    beat.measure(app, lambda: bool(painted.at), 60)
+    app.removeEventFilter(painted)
+    startup = summary("start-up", beat.measure(
+        app, lambda: time.perf_counter() - painted.at > 3.0 and not training.preloader.busy, 60), None)
+    loaded = ", ".join(f"{what} {(b - a):.1f} s" for (what, a), (_, b) in zip(steps, [*steps[1:],
+                                                                                    ("", t_loaded)]))
+    print(f"            (splash on screen {1000 * (steps[0][1] - t_app):.0f} ms after the QApplication; behind it: "
+          f"{loaded}; window first painted {painted.at - t_process:.1f} s after start)")
     pages = window.pages_extra
     window.open_spec(parse_spec(SPEC))
     pages.show(training)
@@ -134,8 +163,8 @@ def main() -> None:
         app, lambda: not search.running() and search.model.rowCount() == 3
         and all(r.state not in ("running", "waiting") for r in search.model.records), 600), idle)
     print(f"            ({time.perf_counter() - t0:.1f} s; {search.status.text()})")
-    worst = max(worst_train, worst_search)
-    print(f"  worst stall while training or searching: {worst:.1f} ms — "
+    worst = max(startup, worst_train, worst_search)
+    print(f"  worst stall from the first paint (start-up, training, searching): {worst:.1f} ms — "
           f"{'within' if worst <= TARGET_MS else 'OVER'} the {TARGET_MS} ms target")
     window.close()
 

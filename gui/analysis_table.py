@@ -35,7 +35,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from analysis.formats import count, hw, nbytes
+from analysis.formats import at_least, count, hw, nbytes
 from arch.graph import fmt_shape
 from gui.evaluation import Evaluation
 from gui.session import Hub
@@ -347,11 +347,14 @@ class AnalysisPanel(QWidget):
         if rep is None:
             return "<span style='color:#c5221f'>No analysis: " + "; ".join(map(str, ev.problems)) + "</span>"
         t, rf = rep.totals, rep.receptive_field
+        ge = at_least(rep)  # "≥ " when an uncounted op makes these lower bounds
         text = (f"<b>Total</b> {t.params:,} params ({count(t.params)}) · "
-                f"{count(t.macs)} MACs · {count(t.flops)} FLOPs · "
-                f"activations {nbytes(t.activation_bytes_train)} (training, batch 1) · "
-                f"peak inference {nbytes(t.peak_activation_bytes_inference)} · "
-                f"RF {hw(rf.size)} at <tt>{rf.layer}</tt>, jump {hw(rf.jump)}")
+                f"{ge}{count(t.macs)} MACs · {ge}{count(t.flops)} FLOPs · "
+                f"activations {ge}{nbytes(t.activation_bytes_train)} (training, batch 1) · "
+                f"peak inference {ge}{nbytes(t.peak_activation_bytes_inference)} · "
+                f"RF {ge}{hw(rf.size)} at <tt>{rf.layer}</tt>, jump {hw(rf.jump)}")
+        if t.lower_bound:
+            text += f"<br><span style='color:#c5221f'>Lower bounds: not counted {', '.join(t.unknown_ops)}</span>"
         if ev.stale:
             text = ("<span style='color:#c5221f'>Shapes fail — showing the last valid analysis. "
                     + "; ".join(map(str, ev.problems)) + "</span><br>" + text)

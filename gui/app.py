@@ -13,9 +13,12 @@ def run(source: str | None = None) -> int:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from gui.main_window import APP, ORG, MainWindow
+    from gui.startup import load
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    splash = load(app)  # the splash at once; torch and the window's code load behind it, with progress
+    from gui.main_window import APP, ORG, MainWindow
+
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     window = MainWindow()
@@ -26,5 +29,6 @@ def run(source: str | None = None) -> int:
     else:
         window.open_file(source)  # also lists it under recent files
     window.show()
+    splash.finish(window)
     QTimer.singleShot(0, window.offer_recovery)
     return app.exec()

@@ -9,6 +9,7 @@ it backwards: a run of single-input ops is a ``Run``; an op with several inputs 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from arch.graph import BlockInfo, Graph, Node
 
@@ -93,6 +94,29 @@ class Walker:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.order = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    @cached_property
+    def _nested(self) -> dict[str, list[BlockInfo]]:
+        """For every block with blocks nested in it (a branch's paths, a stage's repeats): those blocks."""
+        parent = {b.path: b.parent for b in self.graph.blocks}
+        inner: dict[str, list[BlockInfo]] = {}
+        for b in self.graph.blocks:
+            p = b.parent
+            while p:
+                inner.setdefault(p, []).append(b)
+                p = parent.get(p)
+        return inner
+
+    def subtree(self, info: BlockInfo) -> tuple[list[str], list[BlockInfo]]:
+        """The ops of a block and of every block nested in it, and the nested blocks (a branch's paths).
+        Expansion emits a block's ops depth first, so they are one run of the graph: from the first op any
+        of them made to the block's output."""
+        inner = self._nested.get(info.path, [])
+        made = [self.order[n] for b in (info, *inner) for n in b.nodes]
+        if not made:
+            return [], inner
+        end = self.order[info.output] if info.output in self.order else max(made)
+        return [n.name for n in self.graph.nodes[min(made):end + 1]], inner
 
     def block_input(self, info: BlockInfo) -> str | None:
         """The node whose value enters the block (None when the block made no ops)."""

@@ -1,10 +1,13 @@
 """The Compare page: several networks side by side — totals, stages, receptive-field growth, a params vs
-MACs scatter coloured by accuracy, overlaid training curves where runs exist, first-layer filters — and
-the whole comparison exported as one HTML file (written atomically, in a worker)."""
+MACs scatter coloured by accuracy, overlaid training curves where runs exist, first-layer filters — and a
+Report view holding the comparative report (the ``compare`` command's sections; latency measured on request),
+exported as one HTML, Markdown or JSON file (written atomically, in a worker)."""
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,9 +40,11 @@ from arch.errors import ConvSmithError
 from arch.spec import load
 from arch.templates import load_template, names
 from gui.background import Latest
-from gui.compare_model import Loaded, Network, html_report, load_network
+from gui.compare_model import Loaded, Network, comparison, load_network, render_report
+from gui.compare_report_view import ReportView
 from gui.plots import GREY, colour, decade_ticks, make_plot, pen, qpixmap
 from gui.train_views import filter_caption
+from gui.widgets import TextPane
 from search.records import TrialRecord
 
 if TYPE_CHECKING:
@@ -83,17 +88,19 @@ class CompareTab(QWidget):
         self.add_menu.aboutToShow.connect(self._fill_add_menu)
         self.add_button.setMenu(self.add_menu)
         self.remove_button = QPushButton("Remove")
-        self.export_button = QPushButton("Export HTML…")
-        self.export_button.setToolTip("one self-contained report: totals, stages, scatter, lints, accuracy, curves, "
-                                      "filters")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #555;")
+        self.export_button = QPushButton("Export report…")
+        self.export_button.setToolTip("the comparative report (the Report view) as one self-contained HTML file, "
+                                      "Markdown or JSON")
+        self.status = TextPane(lines=6)  # fixed height: longer notes never move the buttons (full text as tooltip)
+        self.status.label.setStyleSheet("color: #555;")
         self.views = QTabWidget()
+        self.report_view = ReportView(self._measure)
         self.totals_holder = QHBoxLayout()
         self.scatter = make_plot("Params vs MACs (colour: accuracy)", "parameters (log)", "MACs (log)", legend=None)
-        self.rf = make_plot("Receptive field growth", "top-level block", "field size (px)", legend="top-left")
-        self.curves = make_plot("Validation accuracy", "epoch", "accuracy", legend="bottom")
+        self.rf = make_plot("Receptive field growth", "top-level block", "field size (px)", legend="top-left",
+                            integer_x=True)
+        self.curves = make_plot("Validation accuracy", "epoch", "accuracy", legend="bottom", integer_x=True,
+                                placeholder="no training runs of these networks")
         self.filters = QWidget()
         self.filters_row = QHBoxLayout(self.filters)
         self._layout()
@@ -131,7 +138,9 @@ class CompareTab(QWidget):
         outer = QHBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(side)
-        outer.addWidget(split, 1)
+        self.views.addTab(split, "Overview")
+        self.views.addTab(self.report_view, "Report")
+        outer.addWidget(self.views, 1)
 
     # ------------------------------------------------------------------ adding
     def _fill_add_menu(self) -> None:
@@ -254,6 +263,7 @@ class CompareTab(QWidget):
             v.addWidget(QLabel(title))
             v.addWidget(table, 1)
             self.totals_holder.addWidget(column, stretch)
+        self.report_view.show_comparison(comparison(items) if items else None)
         self._draw_scatter(items)
         self._draw_rf(items)
         self._draw_curves(items)
@@ -324,6 +334,26 @@ class CompareTab(QWidget):
             self.filters_row.addWidget(box)
         self.filters_row.addStretch(1)
 
+    # ------------------------------------------------------------------ measuring
+    def _measure(self, cancel: threading.Event, progress: Callable[[int, int, str], None]) -> None:
+        """Time the loaded networks in a worker; the Report view shows progress and can stop it."""
+        from search.compare_report import Cancelled, measure, spec_source
+
+        items = self.items()
+        entries = [x.entry for x in items if x.entry is not None]
+        sources = [spec_source(x.network.spec, x.network.origin, x.report) for x in items if x.entry is not None]
+
+        def done(notes: list[str]) -> None:
+            self.report_view.measuring_ended("measured: " + "; ".join(notes) if notes else "measured")
+            self._redraw()
+
+        def failed(e: BaseException) -> None:
+            self.report_view.measuring_ended("stopped" if isinstance(e, Cancelled) else f"cannot measure: {e}")
+            self._redraw()
+
+        self.window_.workers.start("Measuring latency and memory",
+                                   lambda: measure(entries, sources, None, None, progress, cancel), done, failed)
+
     # ------------------------------------------------------------------ export
     def export_html(self, path: str | Path | None = None) -> bool:
         """Write the comparison report in a worker (atomically); False when nothing was started."""
@@ -332,13 +362,13 @@ class CompareTab(QWidget):
             return False
         if path is None:
             path = self.window_.dialogs.save_path(self, "Export the comparison", str(Path.cwd() / "comparison.html"),
-                                                  "HTML files (*.html)")
+                                                  "HTML (*.html);;Markdown (*.md);;JSON (*.json)")
             if not path:
                 return False
         target = Path(path)
 
         def work() -> int:
-            data = html_report(items).encode("utf-8")
+            data = render_report(items, target).encode("utf-8")
             io.write_bytes(target, data)
             return len(data)
 

@@ -7,6 +7,7 @@ an edit re-lays out only the blocks it changed and the redraw stays within a fra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ INK, MUTED, ACCENT, ERROR = QColor("#202124"), QColor("#6b7280"), QColor("#1a73e
 BORDER = QColor("#9aa0a6")
 MIN_W, PAD, GAP, EDGE = 220.0, 8.0, 12.0, 34.0
 LABEL_W = 160.0  # room right of a wire for its shape label
-MERGE_SYMBOL = {"add": "+", "mul": "×"}
+MERGE_SYMBOL = {"add": "+", "mul": "×"}  # others (concat, max) are drawn as a labelled bar
+EMPTY_HINT = ("This network is empty. Double-click a block in the palette (or drag it here), or start from a "
+              "template: File > New from template.")
 CENTER = Qt.AlignmentFlag.AlignCenter.value
 LEFT = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value
 WRAP = Qt.AlignmentFlag.AlignLeft.value | Qt.TextFlag.TextWordWrap.value
@@ -296,6 +299,13 @@ class DiagramView(QGraphicsView):
         self.sketcher = Sketcher()
         self.wires = Wires(self.sketcher)
         self.scene().addItem(self.wires)
+        self.hint = self.scene().addText(EMPTY_HINT, self.sketcher.font)  # an empty network says what to do next
+        self.hint.setDefaultTextColor(MUTED)
+        self.hint.setTextWidth(2 * MIN_W)
+        option = self.hint.document().defaultTextOption()
+        option.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.document().setDefaultTextOption(option)
+        self.hint.hide()
         self.glyphs: dict[str, Glyph] = {}
         self._cache: dict[tuple[Any, ...], Glyph] = {}
         self._next: dict[tuple[Any, ...], Glyph] = {}
@@ -318,7 +328,12 @@ class DiagramView(QGraphicsView):
               reached: bool) -> Glyph:
         info = ev.info(path)
         branched = reached and info is not None and family(fam_name).multipath
-        shape_key = tuple(ev.graph.node(n).op for n in info.nodes) if branched else ()
+        nested: tuple[Any, ...] = ()
+        if branched and family(fam_name).composite:  # a branch: the ops of its paths' blocks too, side by side
+            names, inner = ev.walker.subtree(info)
+            nested = tuple((b.path, b.summary) for b in inner)
+            info = dataclasses.replace(info, nodes=names)
+        shape_key = (tuple(ev.graph.node(n).op for n in info.nodes), nested) if branched else ()
         error = errors.get(path, "")
         key = ("block", path, fam_name, summary, label, shape_key, error, reached)
         # the branches are walked only for a glyph that is not cached (most are, after an edit)
@@ -326,7 +341,14 @@ class DiagramView(QGraphicsView):
             path, fam_name, summary, label, ev.walker.structure(info) if branched else None, error, reached))
 
     def show_evaluation(self, ev: Evaluation) -> None:
-        """Re-lay the diagram: reuse unchanged glyphs, move them, redraw the wires."""
+        """Re-lay the diagram: reuse unchanged glyphs, move them, redraw the wires.
+
+        When the layout's extent changes (a block added, removed or wrapped), the whole viewport is repainted
+        once: the view's smart update repaints only dirty item rects, and a box removed while the scene
+        rect and the scroll position change in the same pass could stay painted (after Apply fix -> Undo
+        -> Wrap). A field edit that keeps the extent repaints only what changed.
+        """
+        extent = self.scene().sceneRect()
         self._next = {}
         errors = {p.path: p.message for p in ev.problems}
         reached = {b.path for b in ev.graph.blocks if b.output}
@@ -381,6 +403,10 @@ class DiagramView(QGraphicsView):
                 self.glyphs[path] = g
                 y += g.sketch.height
             shape = fmt_shape(info.out_shape) if ok and info is not None else "?"
+        self.hint.setVisible(not ev.spec.body)
+        if not ev.spec.body:
+            self.hint.setPos(-MIN_W, y + EDGE / 2)
+            y += self.hint.boundingRect().height() + EDGE
         edges.append((QLineF(0, y, 0, y + EDGE), shape))
         y += EDGE
         text = f"output {shape}"
@@ -397,6 +423,8 @@ class DiagramView(QGraphicsView):
         if self._fitted_for is not self.hub.session:
             self._fitted_for = self.hub.session
             self.fit_width()
+        if self.scene().sceneRect() != extent:
+            self.viewport().update()
 
     def _pill(self, text: str) -> Sketch:
         w = self.sketcher.width(self.sketcher.mono, text) + 3 * PAD

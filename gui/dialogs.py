@@ -27,6 +27,18 @@ class Dialogs:
         return {QMessageBox.StandardButton.Save: "save",
                 QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
 
+    def ask_running(self, parent: QWidget, running: str, action: str) -> str:
+        """'background', 'stop' or 'cancel': training of ``running`` goes on while the person ``action``s
+        (switches to another document, closes it, closes the window)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          f"{running} is training. What should happen to the run when you {action}?",
+                          QMessageBox.StandardButton.NoButton, parent)
+        keep = box.addButton("Keep training in the background", QMessageBox.ButtonRole.AcceptRole)
+        stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {id(keep): "background", id(stop): "stop"}.get(id(box.clickedButton()), "cancel")
+
     def ask_restore(self, parent: QWidget, names: list[str]) -> bool:
         listed = "\n".join(f"  • {n}" for n in names)
         answer = QMessageBox.question(

@@ -79,10 +79,19 @@ class Workspace:
         self.documents: list[Document] = []
         self.current: Document | None = None
         self._listeners: list[Callable[[str, Document], None]] = []
+        self._guards: list[Callable[[str, Document], bool]] = []
 
     def subscribe(self, listener: Callable[[str, Document], None]) -> None:
         """``listener(event, document)`` with event "opened", "closed" or "current"."""
         self._listeners.append(listener)
+
+    def guard(self, allows: Callable[[str, Document], bool]) -> None:
+        """``allows(action, document)`` before the current document changes ("switch" to it) or a document
+        closes ("close"); False keeps things as they are (e.g. training of the current one is asked first)."""
+        self._guards.append(allows)
+
+    def allows(self, action: str, doc: Document) -> bool:
+        return all(allows(action, doc) for allows in list(self._guards))
 
     def open(self, spec: Spec, path: str | Path | None = None, dirty: bool = False) -> Document:
         """Add a document and make it current (also what the search tab calls for a trial).
@@ -107,7 +116,8 @@ class Workspace:
                 self.set_current(self.documents[min(index, len(self.documents) - 1)])
 
     def set_current(self, doc: Document) -> None:
-        if doc is not self.current:
+        """Make ``doc`` current unless a guard refuses (a document closing is not asked twice)."""
+        if doc is not self.current and (self.current is None or self.allows("switch", doc)):
             self.current = doc
             self._emit("current", doc)
 

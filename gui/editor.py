@@ -7,6 +7,7 @@ move, wrap in / unwrap a stage) from the toolbar, the context menu or the keyboa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,11 @@ from PyQt6.QtWidgets import (
 )
 
 from arch.graph import BlockInfo, fmt_shape
+from arch.paths import get_block, path_of
 from arch.registry import family
 from arch.spec import BlockSpec, Spec
 from gui import edits
+from gui.branch_actions import PATH_MOVE_MIME, BranchActions, drop_target
 from gui.evaluation import Evaluation
 from gui.palette import FAMILY_MIME
 from gui.session import Hub, top_index
@@ -47,6 +50,7 @@ PATH = Qt.ItemDataRole.UserRole
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
 BRANCH_ROLE = Qt.ItemDataRole.UserRole + 2  # set on branch rows: their index
 MOVE_MIME = "application/x-convsmith-move"
+IDENTITY_PATH = re.compile(r"\.paths\[\d+\]$")  # the row of an empty path: 'body[3].paths[1]'
 ERROR = QColor("#c02020")
 MUTED = QColor("#8a8a8a")
 
@@ -66,6 +70,16 @@ class Row:
     def signature(self) -> tuple[Any, ...]:
         """What decides the tree's shape; rows with the same signatures are updated in place."""
         return (self.path, self.kind, self.branches, tuple(c.signature() for c in self.children))
+
+
+def _walk(row: Row) -> list[Row]:
+    """A row and every row under it, depth first."""
+    return [row] + [r for child in row.children for r in _walk(child)]
+
+
+def _lists_branches(name: str) -> bool:
+    """A multi-path block lists its branches as text lines; a branch block shows its path blocks instead."""
+    return family(name).multipath and not family(name).composite
 
 
 def summary_of(spec: Spec, bs: BlockSpec) -> str:
@@ -100,7 +114,8 @@ class BlockActions(QObject):
         self.move_down = make("Move down", ["Alt+Down", "Ctrl+Shift+Down"], lambda: self._move(1), sp.SP_ArrowDown)
         self.wrap = make("Wrap in stage", ["Ctrl+G"], self._wrap, None, "repeat the selected block in a stage")
         self.unwrap = make("Unwrap stage", ["Ctrl+Shift+G"], self._unwrap, None, "write a stage's repeats out")
-        self.all = [self.delete, self.duplicate, self.move_up, self.move_down, self.wrap, self.unwrap]
+        self.branch = BranchActions(hub, self)  # add path, wrap in / unwrap a branch (gui/branch_actions.py)
+        self.all = [self.delete, self.duplicate, self.move_up, self.move_down, self.wrap, self.unwrap, *self.branch.all]
         hub.selected.connect(lambda _p: self.update_enabled())
         hub.evaluated.connect(lambda _e: self.update_enabled())
         self.update_enabled()
@@ -165,6 +180,7 @@ class BlockTree(QTreeView):
         drag = QDrag(self)
         data = self.model().mimeData(self.selectedIndexes())
         data.setData(MOVE_MIME, str(index).encode())
+        data.setData(PATH_MOVE_MIME, self.editor.hub.selection.encode())  # a block inside a path moves itself
         drag.setMimeData(data)
         drag.exec(Qt.DropAction.MoveAction)  # the edit happens in dropEvent; no row is removed here
 
@@ -200,7 +216,15 @@ class BlockTree(QTreeView):
         if data.hasFormat(FAMILY_MIME):
             self.editor.insert_family(bytes(data.data(FAMILY_MIME)).decode(), at)
         elif data.hasFormat(MOVE_MIME):
-            self.editor.move_to(int(bytes(data.data(MOVE_MIME)).decode()), at)
+            source = bytes(data.data(PATH_MOVE_MIME)).decode() if data.hasFormat(PATH_MOVE_MIME) else ""
+            pos = event.position().toPoint()
+            under = self.indexAt(pos)
+            below = under.isValid() and pos.y() > self.visualRect(under).center().y()
+            into, where = drop_target(under.data(PATH) if under.isValid() else None, below, at)
+            if path_of(source) is not None or into != "body":  # into, out of or between a branch's paths
+                self.editor.actions.branch.move(source, into, where)
+            else:
+                self.editor.move_to(int(bytes(data.data(MOVE_MIME)).decode()), at)
         else:
             event.ignore()
             return
@@ -222,6 +246,9 @@ class NetworkEditor(QWidget):
         bar.addSeparator()
         bar.addAction(actions.wrap)
         bar.addAction(actions.unwrap)
+        bar.addSeparator()
+        for action in actions.branch.all[:3]:
+            bar.addAction(action)
         layout.addWidget(bar)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter blocks")
@@ -258,7 +285,8 @@ class NetworkEditor(QWidget):
             ("error", QStyle.StandardPixmap.SP_MessageBoxWarning),
             ("stage", QStyle.StandardPixmap.SP_DirIcon),
             ("block", QStyle.StandardPixmap.SP_FileIcon),
-            ("branch", QStyle.StandardPixmap.SP_ArrowRight))}
+            ("branch", QStyle.StandardPixmap.SP_ArrowRight),
+            ("path", QStyle.StandardPixmap.SP_ArrowRight))}
         self.filter.textChanged.connect(self._filter)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.collapsed.connect(lambda i: self._remember(i, False))
@@ -292,19 +320,28 @@ class NetworkEditor(QWidget):
         for b in ev.graph.blocks:
             if b.parent is not None:
                 repeats.setdefault(b.parent, []).append(b)
+
+        def children(path: str, block: BlockSpec | None) -> list[Row]:
+            """A stage's repeats, a branch's path blocks (nested ones under theirs), its identity paths."""
+            rows = [Row(b.path, f"{b.path[len(path):]}  {b.summary}", fmt_shape(b.out_shape) if b.output else "—",
+                        "block", "; ".join(errors.get(b.path, [])), _lists_branches(b.family) and bool(b.output),
+                        children(b.path, get_block(ev.spec, b.path) if b.family == "branch" else None))
+                    for b in repeats.get(path, [])]
+            if block is not None and block.block == "branch":  # an empty path has no block: a row to drop into
+                rows += [Row(f"{path}.paths[{p}]", f".paths[{p}]  identity (drop a block here)", "—", "path")
+                         for p, lane in enumerate(block.params.get("paths") or []) if not lane]
+            return rows
+
         out = []
         for i, bs in enumerate(ev.spec.body):
             path = f"body[{i}]"
             info = ev.info(path)
             done = info is not None and bool(info.output)
             summary = info.summary if info is not None else summary_of(ev.spec, bs)
-            children = [Row(b.path, f"{b.path[len(path):]}  {b.summary}", fmt_shape(b.out_shape) if b.output else "—",
-                            "block", "; ".join(errors.get(b.path, [])), family(b.family).multipath and bool(b.output))
-                        for b in repeats.get(path, [])]
             label = f"{bs.label}: " if bs.label else ""
             out.append(Row(path, f"{i}  {label}{summary}", fmt_shape(info.out_shape) if done else "—",
                            "stage" if bs.block == "stage" else "block", "; ".join(errors.get(path, [])),
-                           family(bs.block).multipath and done, children))
+                           _lists_branches(bs.block) and done, children(path, bs)))
         return out
 
     def show_evaluation(self, ev: Evaluation) -> None:
@@ -315,9 +352,8 @@ class NetworkEditor(QWidget):
         if signature == self._signature:
             for row in rows:  # only rows that differ from what they show touch their items
                 if self._shown.get(row.path) != row:
-                    self._update(row)
-                    for child in row.children:
-                        self._update(child)
+                    for each in _walk(row):
+                        self._update(each)
                 self._shown[row.path] = row
         else:
             scroll = self.tree.verticalScrollBar().value()
@@ -325,9 +361,7 @@ class NetworkEditor(QWidget):
             self.items.clear()
             root = self.model.invisibleRootItem()
             for row in rows:
-                item = self._add(root, row)
-                for child in row.children:
-                    self._add(item, child)
+                self._add_tree(root, row)
             self._signature = signature
             self._shown = {row.path: row for row in rows}
             self._restore_expansion()
@@ -342,10 +376,16 @@ class NetworkEditor(QWidget):
             item.setEditable(False)
             item.setDropEnabled(False)
         out.setFont(self._mono)
+        name.setDragEnabled(row.kind != "path")  # an identity path is a place to drop, not a block to drag
         parent.appendRow([name, out])
         self.items[row.path] = name
         self._update(row)
         return name
+
+    def _add_tree(self, parent: QStandardItem, row: Row) -> None:
+        item = self._add(parent, row)
+        for child in row.children:
+            self._add_tree(item, child)
 
     def _update(self, row: Row) -> None:
         """Text, shape and problem of a row; a multi-path block's branches are listed when expanded."""
@@ -447,7 +487,8 @@ class NetworkEditor(QWidget):
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not self._syncing and current.isValid():
-            self.hub.select(current.data(PATH))
+            path = current.data(PATH)
+            self.hub.select(IDENTITY_PATH.sub("", path))  # an identity path's row selects its branch
 
     def _menu(self, pos: Any) -> None:
         menu = QMenu(self)

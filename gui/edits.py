@@ -20,7 +20,7 @@ from arch.spec import LABEL_MAX, BlockSpec, Spec, block_to_dict, check_text, par
 # A stage dropped from the palette needs something to repeat; the selected block can be wrapped
 # instead ("Wrap in stage"), and the inspector changes the unit's family.
 DEFAULT_UNIT = "conv"
-SETTINGS = ("name", "description", "input", "num_classes", "width_mult", "bn_eps", "bn_momentum")
+SETTINGS = ("name", "description", "input", "num_classes", "width_mult", "depth_mult", "bn_eps", "bn_momentum")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Edit:
 
     spec: Spec
     title: str
+    field: str = ""  # the one field it set: consecutive edits of one field merge into one undo step
 
 
 def new_block(name: str) -> BlockSpec:
@@ -91,11 +92,19 @@ def duplicate_block(spec: Spec, index: int) -> Edit:
     return Edit(new, f"Duplicate body[{index}]")
 
 
-def wrap_in_stage(spec: Spec, index: int, repeat: int = 2) -> Edit:
-    """Replace body[index] by a stage repeating it."""
+def wrap_in_stage(spec: Spec, index: int) -> Edit:
+    """Replace body[index] by a stage of one repeat: the network stays exactly what it was.
+
+    A stride moves into ``first``, so that raising ``repeat`` later down-samples once (as a ResNet stage
+    does), not in every repeat.
+    """
     new = _copy(spec)
     unit = new.body[_index(spec, index)]
-    new.body[index] = BlockSpec("stage", {"repeat": repeat, "unit": unit})
+    params: dict[str, Any] = {"repeat": 1, "unit": unit}
+    stride = unit.params.get("stride")
+    if stride is not None and stride not in (1, [1, 1]) and "stride" in family(unit.block).field_map:
+        params["first"] = {"stride": unit.params.pop("stride")}
+    new.body[index] = BlockSpec("stage", params)
     return Edit(new, f"Wrap body[{index}] in a stage")
 
 
@@ -114,8 +123,8 @@ def unwrap_stage(spec: Spec, index: int) -> Edit:
 def set_field(spec: Spec, path: str, value: Any) -> Edit:
     """Set a field (``body[3].kernel``, ``body[2].unit.out``, ``body[2].first.stride``)."""
     if value is None and ".first." in path:
-        return Edit(with_value(spec, path, None), f"Clear {path}")
-    return Edit(with_value(spec, path, value), f"Set {path} to {show(value)}")
+        return Edit(with_value(spec, path, None), f"Clear {path}", path)
+    return Edit(with_value(spec, path, value), f"Set {path} to {show(value)}", path)
 
 
 def reset_field(spec: Spec, path: str) -> Edit:
@@ -189,7 +198,24 @@ def set_setting(spec: Spec, key: str, value: Any) -> Edit:
     data[key] = list(value) if isinstance(value, tuple) else value
     new = parse_spec(data)
     new.search = copy.deepcopy(spec.search)  # parse_spec shares the dict; snapshots must not
-    return Edit(new, f"Set {key} to {show(tuple(value) if isinstance(value, list) else value)}")
+    return Edit(new, f"Set {key} to {show(tuple(value) if isinstance(value, list) else value)}", key)
+
+
+def fit_to_data(spec: Spec, shape: tuple[int, int, int], classes: int) -> Edit:
+    """The network's input and classes set to the data's (one step): training then adapts nothing."""
+    data = to_dict(spec)
+    data["input"], data["num_classes"] = list(shape), classes
+    new = parse_spec(data)
+    new.search = copy.deepcopy(spec.search)
+    return Edit(new, f"Fit to the data: input {'x'.join(map(str, shape))}, {classes} classes")
+
+
+def set_dismissed(spec: Spec, keys: list[str]) -> Edit:
+    """The lints dismissed for this network ("code@block"); saved with it, nothing built changes."""
+    new = _copy(spec)
+    new.dismissed_lints = sorted(set(keys))
+    added = set(keys) - set(spec.dismissed_lints)
+    return Edit(new, f"Dismiss {', '.join(sorted(added))}" if added else "Restore dismissed lints")
 
 
 def apply_fix(spec: Spec, description: str, edits: list[tuple[str, Any]]) -> Edit:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QValidator
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -31,6 +31,7 @@ class FieldEditor(QWidget):
     """Base: a row of widgets with one value."""
 
     committed = pyqtSignal(object)
+    refused = pyqtSignal(str)  # a value typed outside the declared range: the reason (nothing is committed)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,13 +55,68 @@ class FieldEditor(QWidget):
         self.setStyleSheet("QSpinBox, QDoubleSpinBox, QComboBox, QLineEdit { border: 1px solid #d03030; }"
                            if message else "")
 
+    def problem(self) -> str | None:
+        """Why the value shown cannot be committed (typed out of range), or None."""
+        return None
+
     def _commit(self, *_: Any) -> None:
-        self.committed.emit(self.value())
+        reason = self.problem()
+        if reason is None:
+            self.committed.emit(self.value())
+        else:
+            self.refused.emit(reason)
 
 
-def _spin(lo: float | None, hi: float | None) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(int(lo) if lo is not None else -INT_LIMIT, int(hi) if hi is not None else INT_LIMIT)
+class Bounded:
+    """A spin box that accepts any number typed (so 65 is not silently cut to 6) and keeps the declared
+    range for its arrows; ``out_of_range`` says what is wrong with a typed value."""
+
+    lo: float | None = None
+    hi: float | None = None
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt override)
+        target = self.value() + steps * self.singleStep()  # type: ignore[attr-defined]
+        if self.lo is not None:
+            target = max(target, self.lo)
+        if self.hi is not None:
+            target = min(target, self.hi)
+        self.setValue(target)  # type: ignore[attr-defined]
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return self._declared(super().sizeHint())  # type: ignore[misc]
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self._declared(super().minimumSizeHint())  # type: ignore[misc]
+
+    def _declared(self, size: QSize) -> QSize:
+        """As wide as the declared range needs (the box's own range is wider so that any number can be typed)."""
+        metrics, kind = self.fontMetrics(), type(self.value())  # type: ignore[attr-defined]
+
+        def widest(lo: float, hi: float) -> int:
+            return max(metrics.horizontalAdvance(self.textFromValue(kind(v))) for v in (lo, hi))  # type: ignore
+
+        lo = self.lo if self.lo is not None else self.minimum()  # type: ignore[attr-defined]
+        hi = self.hi if self.hi is not None else self.maximum()  # type: ignore[attr-defined]
+        size.setWidth(size.width() - widest(self.minimum(), self.maximum()) + widest(lo, hi))  # type: ignore
+        return size
+
+    def out_of_range(self) -> str | None:
+        v = self.value()  # type: ignore[attr-defined]
+        if self.lo is not None and v < self.lo:
+            return f"must be at least {self.lo:g} (got {v:g})"
+        if self.hi is not None and v > self.hi:
+            return f"must be at most {self.hi:g} (got {v:g})"
+        return None
+
+
+class SpinBox(Bounded, QSpinBox):
+    pass
+
+
+def _spin(lo: float | None, hi: float | None) -> SpinBox:
+    box = SpinBox()
+    box.lo, box.hi = lo, hi
+    box.setRange(-INT_LIMIT, INT_LIMIT)
     box.setKeyboardTracking(False)  # commit on Enter / focus out / step, not on every keystroke
     box.setAlignment(Qt.AlignmentFlag.AlignRight)
     box.setGroupSeparatorShown(True)
@@ -77,13 +133,16 @@ class IntEditor(FieldEditor):
     def value(self) -> int:
         return self.box.value()
 
+    def problem(self) -> str | None:
+        return self.box.out_of_range()
+
     def set_value(self, value: Any) -> None:
         self.box.blockSignals(True)
         self.box.setValue(int(value))
         self.box.blockSignals(False)
 
 
-class _ShortFloat(QDoubleSpinBox):
+class _ShortFloat(Bounded, QDoubleSpinBox):
     """A float spin box that writes 0.25 and 1e-05, not 0.2500000000."""
 
     def textFromValue(self, v: float) -> str:  # noqa: N802 (Qt override)
@@ -109,8 +168,9 @@ class FloatEditor(FieldEditor):
     def __init__(self, lo: float | None, hi: float | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.box = _ShortFloat()
+        self.box.lo, self.box.hi = lo, hi
         self.box.setDecimals(12)
-        self.box.setRange(lo if lo is not None else -1e12, hi if hi is not None else 1e12)
+        self.box.setRange(-1e12, 1e12)
         self.box.setSingleStep(0.05 if hi is not None and hi <= 1 else 0.5)
         self.box.setKeyboardTracking(False)
         self.box.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -119,6 +179,9 @@ class FloatEditor(FieldEditor):
 
     def value(self) -> float:
         return float(self.box.value())
+
+    def problem(self) -> str | None:
+        return self.box.out_of_range()
 
     def set_value(self, value: Any) -> None:
         self.box.blockSignals(True)
@@ -194,6 +257,9 @@ class IntsEditor(FieldEditor):
                 box.blockSignals(False)
         self._commit()
 
+    def problem(self) -> str | None:
+        return next((f"{b.toolTip()} {r}" for b in self.boxes if (r := b.out_of_range())), None)
+
     def value(self) -> Any:
         values = [b.value() for b in self.boxes]
         if self.link is not None:
@@ -224,6 +290,7 @@ class PaddingEditor(FieldEditor):
         self.row.addWidget(self.amount, 1)
         self.mode.activated.connect(self._mode_picked)
         self.amount.committed.connect(self._commit)
+        self.amount.refused.connect(self.refused)
 
     def _mode_picked(self) -> None:
         self.amount.setEnabled(self.mode.currentText() == self.EXPLICIT)
@@ -251,6 +318,7 @@ class NullableEditor(FieldEditor):
         self.row.addWidget(self.null)
         self.null.toggled.connect(self._toggled)
         self.inner.committed.connect(self._commit)
+        self.inner.refused.connect(self.refused)
 
     def _toggled(self, on: bool) -> None:
         self.inner.setEnabled(not on)

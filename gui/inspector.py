@@ -7,6 +7,7 @@ red with the reason, and is not applied.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ class Binding:
     read: Callable[[Spec], tuple[Any, bool]]  # (value, explicitly written)
     write: Callable[[Any], SpecError | None]
     reset: Callable[[], SpecError | None] | None = None
+    no_effect: Callable[[Spec], str | None] | None = None  # why the field changes nothing now (greyed)
 
 
 class FieldRow(QWidget):
@@ -80,6 +82,8 @@ class FieldRow(QWidget):
         self.message.hide()
         layout.addWidget(self.message)
         editor.committed.connect(self._write)
+        editor.refused.connect(self.set_error)  # typed out of range: the reason, and nothing applied
+        self.tip = editor.toolTip()
 
     def show_value(self, spec: Spec) -> bool:
         """Show the spec's value; returns whether it is written explicitly."""
@@ -88,6 +92,10 @@ class FieldRow(QWidget):
         if self.reset.isEnabled() != written:
             self.reset.setEnabled(written)
         self.set_error(None)
+        reason = self.binding.no_effect(spec) if self.binding.no_effect is not None else None
+        if self.editor.isEnabled() != (reason is None):
+            self.editor.setEnabled(reason is None)
+            self.editor.setToolTip(reason or self.tip)
         return written
 
     def set_error(self, message: str | None) -> None:
@@ -120,12 +128,22 @@ class Inspector(QScrollArea):
         self.rows: dict[str, FieldRow] = {}
         self._labels: dict[str, QLabel] = {}
         self.problem = QLabel()
+        self.subtitle: QLabel | None = None  # the header's second line: the network's name on its settings
         hub.evaluated.connect(lambda _e: self.refresh())
         hub.selected.connect(lambda _p: self.refresh())
 
     # ------------------------------------------------------------------ state
     def target(self) -> str:
-        """The block the form edits: a stage repeat (``body[2][1]``) edits its stage."""
+        """The block the form edits: a stage repeat (``body[2][1]``) edits its stage; a block inside a branch's
+        path (``body[3].paths[1][0]``, or a repeat of a stage there) edits that path block."""
+        inner = re.match(r"(.*\.paths\[\d+\]\[\d+\])", self.hub.selection or "")
+        ev = self.hub.evaluation
+        if inner and ev is not None:
+            try:
+                get_block(ev.spec, inner.group(1))
+                return inner.group(1)
+            except SpecError:
+                pass  # gone after an edit: the top-level block
         index = top_index(self.hub.selection)
         return "" if index is None else f"body[{index}]"
 
@@ -156,10 +174,15 @@ class Inspector(QScrollArea):
         for path, row in self.rows.items():
             written = row.show_value(ev.spec)
             label = self._labels.get(path)
+            if label is not None and label.isEnabled() != row.editor.isEnabled():
+                label.setEnabled(row.editor.isEnabled())  # greyed with its field, the reason as tooltip
+                label.setToolTip(row.editor.toolTip())
             if label is not None and label.font().bold() != written:  # written fields in bold
                 font = label.font()
                 font.setBold(written)
                 label.setFont(font)
+        if not target and self.subtitle is not None and self.subtitle.text() != ev.spec.name:
+            self.subtitle.setText(ev.spec.name)  # the current document's name, whichever document that is
         problems = ev.problems_at(target) if target else ev.problems
         text = "\n".join(str(p) for p in problems)
         if text != self.problem.text():
@@ -184,6 +207,7 @@ class Inspector(QScrollArea):
             bs = get_block(ev.spec, target)
             fam = family(bs.block)
             layout.addWidget(self._header(fam.title, f"{target} · {fam.name}", fam.doc))
+            self.subtitle = None
             layout.addWidget(self.problem)
             form = self._form(layout, None)
             label = TextEditor("optional label")
@@ -192,8 +216,10 @@ class Inspector(QScrollArea):
                 lambda v, p=target: self.hub.apply(edits.set_label, p, v)))
             self._add_fields(layout, form, target, fam)
         else:
-            layout.addWidget(self._header("Network", ev.spec.name, "Settings of the whole network. Select a "
-                                          "block in the editor or the diagram to edit it."))
+            header = self._header("Network", ev.spec.name, "Settings of the whole network. Select a "
+                                  "block in the editor or the diagram to edit it.")
+            self.subtitle = header.findChild(QLabel, "subtitle")
+            layout.addWidget(header)
             layout.addWidget(self.problem)
             self._add_settings(self._form(layout, None))
         self.setWidget(page)
@@ -209,6 +235,7 @@ class Inspector(QScrollArea):
         font.setBold(True)
         head.setFont(font)
         sub = QLabel(subtitle)
+        sub.setObjectName("subtitle")
         sub.setFont(QFont("monospace"))
         sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         text = QLabel(doc)
@@ -250,13 +277,19 @@ class Inspector(QScrollArea):
                 self._add_row(form, f.name, here, editor_for(f), Binding(
                     lambda spec, p=here: self._read(spec, p),
                     lambda v, p=here: self.hub.apply(edits.set_field, p, v),
-                    lambda p=here: self.hub.apply(edits.reset_field, p)))
+                    lambda p=here: self.hub.apply(edits.reset_field, p),
+                    (lambda spec, p=path, f=f: self._no_effect(spec, p, f)) if f.when else None))
         for f in fam.fields:
             if f.kind == "block":
                 self._add_unit(layout, f"{path}.{f.name}", f)
         for f in fam.fields:
             if f.kind == "overrides":
                 self._add_overrides(layout, path, f)
+
+    @staticmethod
+    def _no_effect(spec: Spec, path: str, f: Field) -> str | None:
+        bs = get_block(spec, path)
+        return f.no_effect({g.name: bs.params.get(g.name, g.default) for g in family(bs.block).fields})
 
     @staticmethod
     def _read(spec: Spec, path: str) -> tuple[Any, bool]:
@@ -306,6 +339,7 @@ class Inspector(QScrollArea):
             ("input", IntsEditor(("channels", "height", "width"), 1, 16384), "input channels x height x width"),
             ("num_classes", IntEditor(1, 1_000_000), "outputs of the classifier"),
             ("width_mult", FloatEditor(0.05, 8.0), "multiplies every channel count (MobileNet's alpha)"),
+            ("depth_mult", FloatEditor(0.1, 8.0), "every stage repeats ceil(repeat x depth_mult) times (EfficientNet)"),
             ("bn_eps", FloatEditor(1e-12, 1.0), "batch norm epsilon"),
             ("bn_momentum", FloatEditor(0.0, 1.0), "batch norm running-average momentum"),
         ]

@@ -1,5 +1,6 @@
 """The lints panel: the analysis engine's warnings per block; a suggested fix applies in one click
-(one undo step). Double-clicking a lint selects its block everywhere.
+(one undo step). Double-clicking a lint selects its block everywhere. A lint that does not apply to this
+network can be dismissed for the document (kept with it); infos never count as warnings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from gui.session import Hub
 from gui.widgets import TextPane
 
 
+def lint_key(lint: Lint) -> str:
+    """What a dismissal remembers: the rule and the block (``rf-small@body[7]``)."""
+    return f"{lint.code}@{lint.block}"
+
+
 class LintsPanel(QWidget):
     def __init__(self, hub: Hub, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,26 +58,51 @@ class LintsPanel(QWidget):
         self.fix.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton))
         self.fix.setToolTip("apply the selected lint's suggested fix (one undo step)")
         self.fix.setEnabled(False)
+        self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setToolTip("hide the selected lint for this document (kept with it); Restore shows them again")
+        self.restore = QPushButton("Restore dismissed")
         row.addWidget(self.status, 1)
+        row.addWidget(self.dismiss)
+        row.addWidget(self.restore)
         row.addWidget(self.fix)
         layout.addLayout(row)
         self.lints: list[Lint] = []
         self.stale = False
-        self._shown: tuple[list[Lint], bool] | None = None
+        self._shown: tuple[list[Lint], bool, int] | None = None
         style = self.style()
         self._icons = {"warning": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
                        "info": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)}
         self.tree.currentItemChanged.connect(lambda *_: self._update_button())
         self.tree.itemDoubleClicked.connect(self._select_block)
         self.fix.clicked.connect(self.apply_selected)
+        self.dismiss.clicked.connect(self.dismiss_selected)
+        self.restore.clicked.connect(self.restore_dismissed)
         hub.evaluated.connect(self.show_evaluation)
+
+    def dismissed(self) -> frozenset[str]:
+        ev = self.hub.evaluation
+        return frozenset(ev.spec.dismissed_lints) if ev is not None else frozenset()
+
+    def visible(self, lints: list[Lint]) -> list[Lint]:
+        """The lints not dismissed for the current document."""
+        gone = self.dismissed()
+        return [lint for lint in lints if lint_key(lint) not in gone]
+
+    def dismiss_selected(self) -> None:
+        lint = self.selected()
+        if lint is not None:
+            self.hub.apply(edits.set_dismissed, sorted(self.dismissed() | {lint_key(lint)}))
+
+    def restore_dismissed(self) -> None:
+        self.hub.apply(edits.set_dismissed, [])
 
     def show_evaluation(self, ev: Evaluation) -> None:
         rep = ev.shown
-        lints = list(rep.lints) if rep else []
-        if (lints, ev.stale) == self._shown:
+        everything = list(rep.lints) if rep else []
+        lints = self.visible(everything)
+        if (lints, ev.stale, len(everything)) == self._shown:
             return  # most edits leave the lints as they were
-        self._shown = (lints, ev.stale)
+        self._shown = (lints, ev.stale, len(everything))
         self.lints = lints
         self.stale = ev.stale
         self.tree.clear()
@@ -88,7 +119,10 @@ class LintsPanel(QWidget):
         if self.lints:
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         warnings = sum(lint.severity == "warning" for lint in self.lints)
-        self.status.setText(f"{len(self.lints)} lints ({warnings} warnings)" if self.lints else "No lints.")
+        hidden = len(everything) - len(lints)
+        self.status.setText((f"{warnings} warnings, {len(self.lints) - warnings} infos" if self.lints else "No lints.")
+                            + (f" ({hidden} dismissed)" if hidden else ""))
+        self.restore.setEnabled(bool(hidden))
         self._update_button()
 
     def selected(self) -> Lint | None:
@@ -98,6 +132,7 @@ class LintsPanel(QWidget):
     def _update_button(self) -> None:
         lint = self.selected()
         self.fix.setEnabled(lint is not None and lint.fix is not None and not self.stale)
+        self.dismiss.setEnabled(lint is not None)
         if lint is None:
             self.detail.setText("")
             return

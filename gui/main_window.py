@@ -29,29 +29,41 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from analysis.formats import count, hw, nbytes
+from analysis.formats import at_least, count, hw, nbytes
 from arch import io
 from arch.errors import ConvSmithError
 from arch.registry import CATEGORIES, families
 from arch.spec import Spec, load, save
 from arch.templates import load_template, names
 from gui.analysis_table import AnalysisPanel
+from gui.derivation_card import install as install_derivation_card
 from gui.diagram import DiagramView
 from gui.dialogs import Dialogs
 from gui.document import Document, Workspace
 from gui.editor import BlockActions, NetworkEditor
 from gui.evaluation import Evaluation
 from gui.inspector import Inspector
+from gui.lessons import install as install_lessons
 from gui.lints import LintsPanel
+from gui.model_analysis import install as install_model_analysis
+from gui.model_import import import_document, is_model_source
+from gui.model_import import install as install_model_import
 from gui.pages import add_pages
 from gui.palette import Palette
+from gui.places import KEYS as PLACE_KEYS
+from gui.places import absolute_source, remembered
+from gui.playground import install as install_playground
 from gui.recovery import RecoveryStore
 from gui.rf_view import ReceptiveFieldView
 from gui.session import Hub, Session
+from gui.undo_keys import UndoKeys
+from gui.wheel_guard import install as install_wheel_guard
 from gui.workers import BusyIndicator, Workers
 
 ORG, APP = "ConvSmith", "ConvSmith"
 MAX_RECENT = 10
+MIN_WINDOW = (1024, 700)  # Reset layout gives a usable window from this size up
+SIDE_MIN, BOTTOM_MIN = 200, 110  # docks never collapse below these (nor is a collapsed layout saved)
 EXPORTS = (  # (arch.export format, menu text, file filter, suffix)
     ("py", "PyTorch module (.py)…", "Python files (*.py)", ".py"),
     ("onnx", "ONNX model (.onnx)…", "ONNX models (*.onnx)", ".onnx"),
@@ -118,6 +130,10 @@ class DesignPage(QMainWindow):
         # One tabbed group only: Qt 6.11 leaves a stray, visible tab bar when a second group is made.
         self.splitDockWidget(d["analysis"], d["lints"], Qt.Orientation.Horizontal)
         d["inspector"].raise_()
+        for key in ("palette", "editor", "inspector", "rf", "history"):
+            d[key].setMinimumWidth(SIDE_MIN)
+        for key in ("analysis", "lints"):
+            d[key].setMinimumHeight(BOTTOM_MIN)
         self.sized = False  # default dock sizes are set once the page has its real size
         self.palette.family_requested.connect(self.editor.insert_family)
         self.analysis.layer_chosen.connect(self.rf.set_layer)
@@ -126,11 +142,28 @@ class DesignPage(QMainWindow):
         super().showEvent(event)
         if not self.sized:
             self.sized = True
-            d = self.docks
-            self.resizeDocks([d["palette"], d["inspector"]], [340, 380], Qt.Orientation.Horizontal)
-            self.resizeDocks([d["palette"], d["editor"]], [250, 450], Qt.Orientation.Vertical)
-            self.resizeDocks([d["analysis"]], [270], Qt.Orientation.Vertical)
-            self.resizeDocks([d["analysis"], d["lints"]], [1100, 500], Qt.Orientation.Horizontal)
+            self.apply_default_sizes()
+
+    def apply_default_sizes(self) -> None:
+        """Dock sizes in proportion to the page as it is now (a 1024x700 window as well as a large one)."""
+        d, w, h = self.docks, self.width(), self.height()
+        side = int(min(380, max(SIDE_MIN, 0.23 * w)))
+        self.resizeDocks([d["palette"], d["inspector"]], [side, side], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["palette"], d["editor"]], [int(0.36 * h), int(0.64 * h)], Qt.Orientation.Vertical)
+        self.resizeDocks([d["inspector"]], [int(0.62 * h)], Qt.Orientation.Vertical)  # docks beside it: the rest
+        self.resizeDocks([d["analysis"]], [int(min(270, max(BOTTOM_MIN + 40, 0.3 * h)))], Qt.Orientation.Vertical)
+        self.resizeDocks([d["analysis"], d["lints"]], [int(0.66 * w), int(0.34 * w)], Qt.Orientation.Horizontal)
+
+    def usable(self) -> bool:
+        """Every dock shown is at least its minimum size and the diagram has room: a layout worth keeping."""
+        for dock in self.docks.values():
+            if dock.isVisible() and not dock.isFloating() and (dock.width() < min(dock.minimumWidth(), SIDE_MIN)
+                                                                or dock.height() < BOTTOM_MIN // 2):
+                return False
+        inspector = self.docks["inspector"]
+        if inspector.isVisible() and inspector.height() < 150:  # its form clipped to a few rows
+            return False
+        return self.diagram.width() >= 100 and self.diagram.height() >= 100
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -144,6 +177,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None,
                  dialogs: Dialogs | None = None, autosave_ms: int = 30_000) -> None:
         super().__init__()
+        app = QApplication.instance()
+        install_wheel_guard(app)  # a wheel over an unfocused field scrolls its form
+        app.installEventFilter(UndoKeys(self))  # Ctrl+Z is the document's undo, whatever has focus
         self.settings = settings if settings is not None else QSettings(ORG, APP)
         if recovery_dir is None:
             base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
@@ -164,14 +200,20 @@ class MainWindow(QMainWindow):
         self.pages.setTabBarAutoHide(True)
         self.setCentralWidget(self.pages)
         self.design = DesignPage(self.hub, self.block_actions)
+        self.derivation = install_derivation_card(self.design, self.hub)  # gui/derivation_card.py
         self.add_page(self.design, "Design", self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogListView))
         self._status_bar()
         self.workers = Workers(self.busy, self)
         self.pages_extra = add_pages(self)  # Training, Search, Compare (gui.pages)
+        self.playground = install_playground(self)  # gui/playground.py
         self._actions()
         self._menus()
-        self._default_layout = (self.saveState(), self.design.saveState())
-        self._restore_layout()
+        self.lessons = install_lessons(self)  # gui/lessons.py: the Lessons menu
+        self._default_layout: tuple[QByteArray, QByteArray] | None = None  # recorded after the first show
+        self._restore_places()
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
 
         self.workspace.subscribe(self._workspace_event)
         self.design.documents.currentChanged.connect(self._tab_changed)
@@ -207,6 +249,8 @@ class MainWindow(QMainWindow):
             path = self.dialogs.open_path(self, "Open spec")
             if not path:
                 return None
+        if is_model_source(str(path)):  # a torch model (FILE.py[:Class], torchvision:NAME) opens as a design
+            return import_document(self, str(path))
         existing = self.workspace.find(path)
         if existing is not None:
             self.workspace.set_current(existing)
@@ -262,6 +306,8 @@ class MainWindow(QMainWindow):
 
     def close_document(self, doc: Document) -> bool:
         """Close one document, asking about unsaved changes; False when the person cancels."""
+        if not self.workspace.allows("close", doc):
+            return False
         if doc.dirty:
             answer = self.dialogs.confirm_discard(self, doc.title)
             if answer == "cancel" or (answer == "save" and not self.save(doc)):
@@ -306,6 +352,12 @@ class MainWindow(QMainWindow):
     def _tab_changed(self, index: int) -> None:
         if 0 <= index < len(self.tab_docs):
             self.workspace.set_current(self.tab_docs[index])
+            current = self.workspace.current
+            if current is not None and current is not self.tab_docs[index]:  # refused (a run asked first)
+                bar = self.design.documents
+                bar.blockSignals(True)
+                bar.setCurrentIndex(self.tab_docs.index(current))
+                bar.blockSignals(False)
 
     def _update_titles(self) -> None:
         bar = self.design.documents
@@ -435,13 +487,17 @@ class MainWindow(QMainWindow):
         t, rf = rep.totals, rep.receptive_field
         self.stats["params"].setText(f"{count(t.params)} params")
         self.stats["params"].setToolTip(f"{t.params:,} parameters")
-        self.stats["macs"].setText(f"{count(t.macs)} MACs")
+        self.stats["macs"].setText(f"{at_least(rep)}{count(t.macs)} MACs")  # "≥": uncounted ops
         self.stats["macs"].setToolTip(f"{t.macs:,} multiply-accumulates, {t.flops:,} FLOPs")
-        self.stats["rf"].setText(f"RF {hw(rf.size)}")
+        self.stats["rf"].setText(f"RF {at_least(rep)}{hw(rf.size)}")
         self.stats["rf"].setToolTip(f"receptive field at {rf.layer}: {hw(rf.size)} px, "
                                     f"jump {hw(rf.jump)} px")
-        warnings = sum(lint.severity == "warning" for lint in rep.lints)
-        self.stats["lints"].setText(f"{len(rep.lints)} lints" + (f" ({warnings} ⚠)" if warnings else ""))
+        shown = self.design.lints.visible(rep.lints)  # dismissed ones left out
+        warnings = sum(lint.severity == "warning" for lint in shown)
+        self.stats["lints"].setText(f"{warnings} ⚠" if warnings else "no warnings")
+        self.stats["lints"].setToolTip(f"{warnings} warnings, {len(shown) - warnings} infos"
+                                       + (f", {len(rep.lints) - len(shown)} dismissed" if len(shown) < len(rep.lints)
+                                          else ""))
         style = "color: #9aa0a6;" if ev.stale else ""
         for label in self.stats.values():
             if label.styleSheet() != style:  # re-applying a style sheet re-polishes the widget
@@ -496,6 +552,8 @@ class MainWindow(QMainWindow):
             templates.addAction(self._action(load_template(name).name, lambda n=name: self.new_document(n),
                                              tip=f"template:{name}"))
         file.addAction(self.act_open)
+        install_model_import(self, file)  # File > Open torch model (gui/model_import.py)
+        install_model_analysis(self, file)  # File > Analyse model (read-only): ONNX, modules (gui/model_analysis.py)
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
@@ -568,29 +626,76 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     # =========================================================== layout
-    def _restore_layout(self) -> None:
-        for key, restore in (("window/geometry", self.restoreGeometry), ("window/state", self.restoreState),
-                             ("design/state", self.design.restoreState)):
-            value = self.settings.value(key)
-            if isinstance(value, QByteArray):
-                restore(value)
-                self.design.sized = True
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._default_layout is None:
+            self._first_shown()  # the design page (a child) has had its show event and default sizes
+
+    def _first_shown(self) -> None:
+        """The default layout is what the first show lays out (real sizes); the saved one is restored over it
+        only when it is usable (a collapsed layout never comes back on the next launch)."""
+        if self._default_layout is not None:
+            return
+        self.design.apply_default_sizes()
+        self.design.docks["inspector"].raise_()  # the inspector in front of the docks tabbed with it
+        self._default_layout = (self.saveState(), self.design.saveState())
+        window, design = self.settings.value("window/state"), self.settings.value("design/state")
+        if isinstance(window, QByteArray) and isinstance(design, QByteArray):
+            self.restoreState(window)
+            self.design.restoreState(design)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("design/state", self.design.saveState())
+        if not self.design.usable():  # repaired first: the docks the person shows or hides are still kept
+            self.design.apply_default_sizes()
+            self.design.layout().activate()
+        if self.design.usable():
+            self.settings.setValue("window/state", self.saveState())
+            self.settings.setValue("design/state", self.design.saveState())
+        else:  # never persist a collapsed layout: the next launch starts from the default
+            self.settings.remove("window/state")
+            self.settings.remove("design/state")
         self.settings.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_layout[0])
-        self.design.restoreState(self._default_layout[1])
+        """The default docks, sized for the window as it is now (at least 1024x700)."""
+        if not (self.isMaximized() or self.isFullScreen()):
+            self.resize(max(self.width(), MIN_WINDOW[0]), max(self.height(), MIN_WINDOW[1]))
+        if self._default_layout is not None:
+            self.restoreState(self._default_layout[0])
+            self.design.restoreState(self._default_layout[1])
         for dock in self.design.docks.values():
+            dock.setFloating(False)
             dock.show()
+        self.design.docks["inspector"].raise_()
+        self.design.apply_default_sizes()
+
+    # =========================================================== places
+    def _restore_places(self) -> None:
+        """The runs folder, the studies folder and the last dataset of the last session (absolute paths)."""
+        saved = remembered(self.settings)
+        pages = self.pages_extra
+        if PLACE_KEYS[0] in saved:
+            pages.training.runs.set_folder(saved[PLACE_KEYS[0]])
+        if PLACE_KEYS[1] in saved:
+            pages.search.form.root.setText(saved[PLACE_KEYS[1]])
+        if PLACE_KEYS[2] in saved:
+            pages.training.chooser.set_source(saved[PLACE_KEYS[2]])
+
+    def save_places(self) -> None:
+        pages = self.pages_extra
+        self.settings.setValue(PLACE_KEYS[0], str(pages.training.runs.folder()))
+        self.settings.setValue(PLACE_KEYS[1], str(pages.search.form.folder()))
+        source = pages.training.chooser.source()
+        if source is not None:
+            self.settings.setValue(PLACE_KEYS[2], absolute_source(source))
 
     # ============================================================ close
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.commit_pending_edit()
+        if not self.pages_extra.training.may_close():  # a run going: background, stop or cancel
+            event.ignore()
+            return
         for doc in list(self.workspace.documents):
             if doc.dirty:
                 self.workspace.set_current(doc)
@@ -599,6 +704,7 @@ class MainWindow(QMainWindow):
                     event.ignore()
                     return
         self.save_layout()
+        self.save_places()
         self.hub.set_session(None)  # widgets losing focus while the window goes must not edit any more
         self.autosave_timer.stop()
         self.pages_extra.shutdown()

@@ -32,11 +32,90 @@ def colour(i: int) -> str:
 
 
 LEGEND_OFFSETS = {"top": (-8, 8), "bottom": (-8, -8), "top-left": (8, 8)}
+EMPTY = "no data yet"
 
 
-def make_plot(title: str, bottom: str, left: str, legend: str | None = "top") -> pg.PlotWidget:
-    """A white plot with a grid, axis labels and a legend in a corner (``LEGEND_OFFSETS``) or none."""
-    plot = pg.PlotWidget(background=BACKGROUND)
+class IntegerAxis(pg.AxisItem):
+    """An axis of counts (trials, blocks, whole epochs): ticks only at integers, never 0.5 or 1.5."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803 (pyqtgraph API)
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        levels = [(spacing, values) for spacing, values in levels if values]
+        if not levels and maxVal - minVal < 1e6:
+            levels = [(1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
+        return levels
+
+
+class Plot(pg.PlotItem):
+    """A plot that says so while it has nothing to draw (a placeholder instead of meaningless axes) and
+    marks a curve of a single point (a line through one point draws nothing)."""
+
+    def __init__(self, placeholder: str = EMPTY, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.placeholder = pg.QtWidgets.QGraphicsSimpleTextItem(placeholder, self.vb)
+        self.placeholder.setBrush(pg.mkBrush("#8a8f98"))
+        self.vb.sigResized.connect(lambda _vb: self._centre())
+        self.empty: bool | None = None
+        self.refresh()
+
+    def _centre(self) -> None:
+        r, t = self.vb.rect(), self.placeholder.boundingRect()
+        self.placeholder.setPos(r.center().x() - t.width() / 2, r.center().y() - t.height() / 2)
+
+    def addItem(self, item: object, *args: object, **kwargs: object) -> None:  # noqa: N802 (pyqtgraph API)
+        super().addItem(item, *args, **kwargs)
+        if isinstance(item, pg.PlotDataItem):
+            item.sigPlotChanged.connect(self.refresh)
+        self.refresh()
+
+    def removeItem(self, item: object) -> None:  # noqa: N802
+        super().removeItem(item)
+        self.refresh()
+
+    def clear(self) -> None:
+        super().clear()
+        self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        curves = [i for i in self.items if isinstance(i, pg.PlotDataItem)]
+        counts = [_finite_points(c) for c in curves]
+        for curve, n in zip(curves, counts):
+            single = n == 1 and curve.opts.get("pen") is not None
+            if curve.opts.get("symbol") is None and single:
+                curve.setSymbol("o")
+                curve.setSymbolSize(7)
+                curve.setSymbolBrush(curve.opts["pen"].color() if hasattr(curve.opts["pen"], "color") else None)
+                curve.setSymbolPen(None)
+                curve.single = True
+            elif getattr(curve, "single", False) and n != 1:
+                curve.setSymbol(None)
+                curve.single = False
+        empty = not any(counts) and not any(isinstance(i, pg.ImageItem) and i.image is not None for i in self.items)
+        if empty != self.empty:
+            self.empty = empty
+            self.placeholder.setVisible(empty)
+            for side in ("bottom", "left"):
+                self.getAxis(side).setStyle(showValues=not empty)
+            self._centre()
+
+
+def _finite_points(curve: pg.PlotDataItem) -> int:
+    xs, ys = curve.getData()
+    if xs is None or ys is None or not len(xs):
+        return 0
+    return int(np.count_nonzero(np.isfinite(np.asarray(ys, dtype=float))))
+
+
+def make_plot(title: str, bottom: str, left: str, legend: str | None = "top", integer_x: bool = False,
+              placeholder: str = EMPTY) -> pg.PlotWidget:
+    """A white plot with a grid, axis labels and a legend in a corner (``LEGEND_OFFSETS``) or none.
+
+    The legend has no background (it never hides a curve behind it); ``integer_x`` ticks the x axis at
+    integers only (trials, blocks); ``placeholder`` is shown while there is nothing to draw.
+    """
+    axes = {"bottom": IntegerAxis("bottom")} if integer_x else None
+    plot = pg.PlotWidget(background=BACKGROUND, plotItem=Plot(placeholder, axisItems=axes))
     item = plot.getPlotItem()
     item.setTitle(title, color=FOREGROUND, size="10pt")
     for side, text in (("bottom", bottom), ("left", left)):
@@ -49,8 +128,8 @@ def make_plot(title: str, bottom: str, left: str, legend: str | None = "top") ->
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
     if legend:
-        legend_item = item.addLegend(offset=LEGEND_OFFSETS[legend], labelTextColor=FOREGROUND,
-                                     brush=pg.mkBrush(255, 255, 255, 200))
+        legend_item = item.addLegend(offset=LEGEND_OFFSETS[legend], labelTextColor=FOREGROUND, brush=None,
+                                     pen=None)
         legend_item.setLabelTextSize("8pt")
     plot.setMinimumSize(200, 150)
     return plot
@@ -139,18 +218,20 @@ class ImagePane(QWidget):
         if axes is None:
             self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=True)
         else:
-            self.plot = self.view.addPlot()
+            self.plot = Plot(EMPTY)
+            self.view.addItem(self.plot)
             for side, text in zip(("bottom", "left"), axes):
                 axis = self.plot.getAxis(side)
                 axis.setPen(FOREGROUND)
                 axis.setTextPen(FOREGROUND)
+                axis.enableAutoSIPrefix(False)  # an empty axis is not "x0.001"
                 self.plot.setLabel(side, text, color=FOREGROUND)
             self.box = self.plot.getViewBox()
             self.box.setAspectLocked(True)
             self.box.invertY(True)
         self.box.setMenuEnabled(False)
         self.image = pg.ImageItem()
-        self.box.addItem(self.image)
+        (self.plot or self.box).addItem(self.image)
         self.caption = TextPane(lines=4)  # new text never re-lays out the page (it changes with every update)
         self.caption.label.setStyleSheet("color: #555;")
         layout.addWidget(self.title)
@@ -170,6 +251,8 @@ class ImagePane(QWidget):
             if data.shape != self.shape:
                 self.shape = data.shape
                 self.box.setRange(QRectF(0, 0, data.shape[1], data.shape[0]), padding=0.02)
+        if self.plot is not None:
+            self.plot.refresh()  # the placeholder and bare axes until there is an image
         self.caption.setText(caption)
 
     def has_image(self) -> bool:

@@ -1,5 +1,8 @@
 """The list of saved training runs (run directories under a folder): reopen one — overlay its curves,
-continue it from its checkpoint, open its network in the designer. Reading is done in the background."""
+continue it from its checkpoint, open its network in the designer. Reading is done in the background.
+
+The list describes the current document's network: by default only the runs that trained what it builds
+(``training.matching``), with a box to show every run of the folder."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -23,7 +27,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from arch.spec import Spec
 from gui.background import Latest
+from gui.places import absolute
+from training.matching import runs_of
 from training.runs import DEFAULT_ROOT, History, RunInfo, list_runs, load_history
 
 COLUMNS = ("Run", "Network", "Status", "Epochs", "Best val acc", "Final val acc", "Data", "Started", "Time")
@@ -39,11 +46,21 @@ class RunsPanel(QWidget):
     continue_requested = pyqtSignal(str)     # run directory
     open_requested = pyqtSignal(str)         # run directory: open its network in the designer
     failed = pyqtSignal(str)
+    chosen = pyqtSignal(str)                 # a run was selected: show what it learned
+    listed = pyqtSignal()                    # the list (and the current network's runs) was read again
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.root = QLineEdit(str(DEFAULT_ROOT))
-        self.root.setToolTip("folder holding the run directories (new runs are saved here)")
+        self.root = QLineEdit(str(absolute("", str(DEFAULT_ROOT))))
+        self.root.setToolTip("folder holding the run directories (new runs are saved here); always an absolute "
+                             "path, remembered between sessions")
+        self.only_this = QCheckBox("only this network")
+        self.only_this.setChecked(True)
+        self.only_this.setToolTip("list only the runs that trained the current document's network (the same "
+                                  "built layers; name, description and search section aside)")
+        self.spec: Spec | None = None
+        self.runs: list[RunInfo] = []
+        self.matching: list[str] = []  # run directories of the current network, oldest first
         self.pick = QToolButton()
         self.pick.setText("…")
         self.refresh_button = QPushButton("Refresh")
@@ -66,6 +83,7 @@ class RunsPanel(QWidget):
         top.addWidget(QLabel("Runs folder"))
         top.addWidget(self.root, 1)
         top.addWidget(self.pick)
+        top.addWidget(self.only_this)
         top.addWidget(self.refresh_button)
         top.addWidget(self.continue_button)
         top.addWidget(self.open_button)
@@ -81,7 +99,8 @@ class RunsPanel(QWidget):
         self.shown: set[str] = set()    # runs whose overlay is drawn
         self.pick.clicked.connect(self._pick)
         self.refresh_button.clicked.connect(self.refresh)
-        self.root.editingFinished.connect(self.refresh)
+        self.root.editingFinished.connect(self._root_edited)
+        self.only_this.toggled.connect(lambda _on: self._show(self.runs, self.matching))
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.continue_button.clicked.connect(lambda: self._emit_selected(self.continue_requested))
@@ -94,11 +113,35 @@ class RunsPanel(QWidget):
             self.refresh()
 
     def folder(self) -> Path:
-        return Path(self.root.text().strip() or str(DEFAULT_ROOT)).expanduser()
+        return absolute(self.root.text(), str(DEFAULT_ROOT))
+
+    def set_folder(self, path: str | Path) -> None:
+        self.root.setText(str(absolute(str(path), str(DEFAULT_ROOT))))
+        self.refresh()
+
+    def _root_edited(self) -> None:
+        shown = str(self.folder())  # where the runs really go, whatever the current directory
+        if self.root.text() != shown:
+            self.root.setText(shown)
+        self.refresh()
+
+    def set_network(self, spec: Spec | None) -> None:
+        """The current document's network: the list shows its runs."""
+        self.spec = spec
+        self.refresh()
 
     def refresh(self) -> None:
-        folder = self.folder()
-        self.lister.submit(lambda: list_runs(folder), self._show, lambda e: self.failed.emit(str(e)))
+        folder, spec = self.folder(), self.spec
+
+        def read() -> tuple[list[RunInfo], list[str]]:
+            runs = list_runs(folder)
+            return runs, [str(r.path) for r in runs_of(spec, runs)] if spec is not None else []
+
+        self.lister.submit(read, lambda found: self._show(*found), lambda e: self.failed.emit(str(e)))
+
+    def latest_match(self) -> str | None:
+        """The newest run of the current network (what Continue resumes)."""
+        return self.matching[-1] if self.matching else None
 
     def _pick(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Runs folder", str(self.folder()))
@@ -106,12 +149,15 @@ class RunsPanel(QWidget):
             self.root.setText(path)
             self.refresh()
 
-    def _show(self, runs: list[RunInfo]) -> None:
+    def _show(self, runs: list[RunInfo], matching: list[str]) -> None:
+        self.runs, self.matching = runs, matching
         selected = self.selected()
         self.tree.blockSignals(True)
         self.tree.clear()
         self.infos = {}
-        for info in reversed(runs):  # newest first
+        mine = set(matching)
+        shown = [r for r in runs if str(r.path) in mine] if self.only_this.isChecked() else runs
+        for info in reversed(shown):  # newest first
             key = str(info.path)
             self.infos[key] = info
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started)) if info.started else "-"
@@ -127,8 +173,21 @@ class RunsPanel(QWidget):
             if key == selected:
                 item.setSelected(True)
         self.tree.blockSignals(False)
-        self.note.setText(f"{len(runs)} run(s) in {self.folder()}" if runs else f"no runs in {self.folder()} yet")
-        self._selection_changed()
+        name = self.spec.name if self.spec is not None else "this network"
+        self.note.setText(f"{len(matching)} run(s) of {name}, {len(runs)} in all, in {self.folder()}"
+                          if runs else f"no runs in {self.folder()} yet")
+        self._selection_changed(announce=False)
+        self.listed.emit()
+
+    def show_progress(self, run_dir: str, epochs: int, best: float | None, final: float | None) -> None:
+        """A running run's row follows its records (no disk read between its start and its end)."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, PATH) == run_dir:
+                for col, text in ((3, str(epochs)), (4, _pct(best)), (5, _pct(final))):
+                    if item.text(col) != text:
+                        item.setText(col, text)
+                return
 
     def selected(self) -> str | None:
         items = self.tree.selectedItems()
@@ -145,10 +204,12 @@ class RunsPanel(QWidget):
             if item.data(0, PATH) == path:
                 item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
 
-    def _selection_changed(self) -> None:
-        on = self.selected() is not None
-        self.continue_button.setEnabled(on)
-        self.open_button.setEnabled(on)
+    def _selection_changed(self, announce: bool = True) -> None:
+        path = self.selected()
+        self.continue_button.setEnabled(path is not None)
+        self.open_button.setEnabled(path is not None)
+        if announce and path is not None:
+            self.chosen.emit(path)
 
     def _emit_selected(self, signal: Any) -> None:
         path = self.selected()

@@ -13,7 +13,7 @@ from arch import search_space
 from arch.errors import Problem, SpecError
 from arch.fields import Field
 from arch.paths import get_block, get_value, split
-from arch.search_space import TRAIN_KNOBS, WIDTH_MULT, parse_space
+from arch.search_space import SPEC_KNOBS, TRAIN_KNOBS, knob_value, parse_space
 from arch.spec import Spec, block_to_dict
 from gui import edits
 from gui.edits import Edit
@@ -24,22 +24,23 @@ _TOP = re.compile(r"body\[(\d+)\]")
 def searchable_field(spec: Spec, name: str) -> Field:
     """The declaration a search name varies (``body[3].kernel``, ``width_mult``, ``train.lr``), or SpecError
     saying why it cannot be searched."""
-    if name == "width_mult":
-        return WIDTH_MULT
+    if name in SPEC_KNOBS:
+        return SPEC_KNOBS[name]
     if name.startswith("train."):
         f = TRAIN_KNOBS.get(name[6:])
         if f is None:
             raise SpecError(Problem(name, f"unknown training knob (one of {', '.join(TRAIN_KNOBS)})"))
         return f
     if not name.startswith("body["):
-        raise SpecError(Problem(name, "only block fields, width_mult and train.* knobs can be searched"))
+        raise SpecError(Problem(name, "only block fields, width_mult, depth_mult, resolution and train.* knobs "
+                                      "can be searched"))
     return search_space._field_of(spec, name)
 
 
 def current_value(spec: Spec, name: str) -> Any:
     """The value a search name has in the base spec (the knob's default for ``train.*``)."""
-    if name == "width_mult":
-        return spec.width_mult
+    if name in SPEC_KNOBS:
+        return knob_value(spec, name)
     if name.startswith("train."):
         return TRAIN_KNOBS[name[6:]].default
     return get_value(spec, name)

@@ -25,6 +25,7 @@ from PyQt6.QtWidgets import (
 )
 
 from arch.spec import Spec
+from gui.places import absolute
 from search.config import (
     DEVICES,
     MULTI_PRUNERS,
@@ -70,7 +71,7 @@ class SearchForm(QWidget):
         f = QFormLayout(study)
         self.study = QLineEdit("study-1")
         self.study.setToolTip("the study's name; starting a study that exists resumes it (same settings)")
-        self.root = QLineEdit("studies")
+        self.root = QLineEdit(str(absolute("", "studies")))  # absolute: the same folder whatever the cwd
         self.root.setToolTip("folder of studies: the default storage and each trial's files")
         self.embedded = QRadioButton("embedded (journal file in the study folder)")
         self.url_choice = QRadioButton("URL")
@@ -163,7 +164,7 @@ class SearchForm(QWidget):
 
     # ------------------------------------------------------------------ values
     def folder(self) -> Path:
-        return Path(self.root.text().strip() or "studies").expanduser()
+        return absolute(self.root.text(), "studies")
 
     def storage(self) -> str | None:
         return (self.url.text().strip() or None) if self.url_choice.isChecked() else None

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -38,6 +39,7 @@ from gui.background import Latest
 from gui.page_layout import sidebar_page
 from gui.search_form import SearchForm
 from gui.search_space_panel import SpacePanel
+from gui.study_explore import StudyExplore
 from gui.study_model import TrialsModel, TrialsProxy
 from gui.study_plots import StudyPlots
 from gui.study_process import Coordinator, StudyEntry, find_studies, launch
@@ -56,7 +58,7 @@ FAST_MS, SLOW_MS = 1000, 5000  # polls while a study runs, and while it is idle 
 def counted(records: list[TrialRecord]) -> int:
     """Trials that count toward a study's target, as the coordinator counts them: an interrupted first attempt
     is replaced by its retry, and a waiting retry counts once it runs."""
-    return sum(1 for r in records if r.state != "waiting" and not (r.state == "interrupted" and r.retry_of is None))
+    return sum(1 for r in records if r.state != "waiting" and r.counts)
 
 
 class Shown:
@@ -120,6 +122,7 @@ class SearchTab(QWidget):
         self.open_button = QPushButton("Open in designer")
         self.compare_button = QPushButton("Add to comparison")
         self.plots = StudyPlots()
+        self.explore = StudyExplore()  # optuna-dashboard's views, beside the live plots
         self._layout()
 
         self.timer = QTimer(self)
@@ -136,6 +139,7 @@ class SearchTab(QWidget):
         self.open_button.clicked.connect(lambda: self.open_trial())
         self.compare_button.clicked.connect(self._compare)
         self.plots.trial_clicked.connect(self.select_trial)
+        self.explore.trial_clicked.connect(self.select_trial)
         window.design.inspector.field_menu.connect(self.space.field_menu)
         self._buttons()
         self.scan(show=True)
@@ -172,7 +176,12 @@ class SearchTab(QWidget):
         rv.addLayout(head)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
-        split.addWidget(self.plots)
+        views = QTabWidget()
+        views.addTab(self.plots, "Progress")
+        views.addTab(self.explore, "Explore")
+        views.setTabToolTip(1, "optuna-dashboard's views: importances, parallel coordinates, slice, contour, "
+                               "intermediate values")
+        split.addWidget(views)
         split.setSizes([420, 420])
         rv.addWidget(split, 1)
         sidebar_page(self, side, right, (400, 480))
@@ -261,6 +270,7 @@ class SearchTab(QWidget):
         else:
             self.table.resizeColumnToContents(1)  # states change length (running -> interrupted)
         self.plots.set_records(study.records, study.objectives)
+        self.explore.set_view(study)
         if self.current_record() is not None:
             self._show_details(self.current_record(), refresh=False)
         self._after_poll(study)
@@ -410,6 +420,7 @@ class SearchTab(QWidget):
     def _trial_selected(self) -> None:
         rec = self.current_record()
         self.plots.highlight(rec.number if rec else None)
+        self.explore.highlight(rec.number if rec else None)
         if rec is not None:
             self._show_details(rec, refresh=True)
         self._buttons()

@@ -25,14 +25,31 @@ def top_index(path: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+FIELD_EDIT = 1  # QUndoCommand id of edits of one field (merged while consecutive)
+
+
 class SpecCommand(QUndoCommand):
-    """One edit as spec snapshots; undo restores the old spec and its revision exactly."""
+    """One edit as spec snapshots; undo restores the old spec and its revision exactly.
+
+    Consecutive edits of one field (arrow clicks, typing again) merge: one Ctrl+Z undoes them all.
+    """
 
     def __init__(self, document: Document, edit: Edit) -> None:
         super().__init__(edit.title)
         self.document = document
+        self.field = edit.field
         self.before, self.before_revision = document.spec, document.revision
         self.after, self.after_revision = edit.spec, None
+
+    def id(self) -> int:
+        return FIELD_EDIT if self.field else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
+        if not isinstance(other, SpecCommand) or other.field != self.field or other.document is not self.document:
+            return False
+        self.after, self.after_revision = other.after, other.after_revision
+        self.setText(other.text())
+        return True
 
     def redo(self) -> None:
         self.document.set_spec(self.after, self.after_revision)

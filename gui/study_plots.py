@@ -41,10 +41,10 @@ class StudyPlots(QWidget):
         super().__init__(parent)
         # the titles say what the marks are: a legend would hide points wherever it sat
         self.history = make_plot("History: trials (grey: pruned), best so far", "trial", "validation accuracy",
-                                 legend=None)
+                                 legend=None, integer_x=True)
         self.pareto = make_plot("Accuracy vs cost: Pareto front ◆ joined", "MACs", "validation accuracy",
                                 legend=None)
-        self.curves = make_plot("Learning curves", "epoch", "validation accuracy", legend=None)
+        self.curves = make_plot("Learning curves", "epoch", "validation accuracy", legend=None, integer_x=True)
         self.cost = QComboBox()
         self.cost.addItems(COSTS)
         self.cost.setToolTip("the cost on the x axis (analysis figures; latency only when measured)")

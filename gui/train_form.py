@@ -56,12 +56,15 @@ class TrainForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.addLayout(form)
         self.editors: dict[str, FieldEditor] = {}
+        self.tips: dict[str, str] = {}
         for name, make, tip in ROWS:
             editor = make()
             editor.setToolTip(tip)
             editor.committed.connect(lambda _v: self._changed())
+            editor.refused.connect(lambda reason, n=name: self._refused(n, reason))
             form.addRow(name, editor)
             self.editors[name] = editor
+            self.tips[name] = tip
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c02020;")
@@ -88,10 +91,21 @@ class TrainForm(QWidget):
         cfg = self.candidate()
         return None if cfg.problems() else cfg
 
+    def _refused(self, name: str, reason: str) -> None:
+        """A value typed out of range: said under the form, and the field marked (nothing else changes)."""
+        self.editors[name].set_error(reason)
+        self.problems.setText(f"{name}: {reason}")
+        self.problems.setVisible(True)
+
     def _changed(self) -> None:
-        bad = self.candidate().problems()
+        candidate = self.candidate()
+        bad = candidate.problems()
         self.problems.setText("\n".join(bad))
         self.problems.setVisible(bool(bad))
         for name, editor in self.editors.items():
             editor.set_error(next((p for p in bad if p.startswith(name + ":")), None))
+            reason = candidate.no_effect(name)  # greyed, the reason as tooltip (training.config.ONLY_WITH)
+            if editor.isEnabled() != (reason is None):
+                editor.setEnabled(reason is None)
+                editor.setToolTip(reason or self.tips[name])
         self.changed.emit()

@@ -84,15 +84,37 @@ class CurvesPanel(QWidget):
             s.flush()
         self.turn = (self.turn + 1) % len(self.by_plot)
 
-    def overlay(self, name: str, epochs: list[dict[str, Any]], index: int) -> None:
-        """Another run's validation curves, dashed, per epoch (its history)."""
+    def show_history(self, history: Any) -> None:
+        """A finished run's curves from its run directory (a run picked in the runs list)."""
+        epochs = history.epochs
+        per_epoch = max(1, round(epochs[-1]["step"] / max(float(epochs[-1]["epoch"]), 1e-9))) if epochs else 1
+        total = max([float(r["epoch"]) for r in epochs] or [1.0])
+        lr = max([float(r.get("lr") or 0.0) for r in history.steps] or [0.0])
+        self.start(per_epoch, max(1, int(np.ceil(total))), lr or 1e-3)
+        def value(row: dict[str, Any], key: str) -> float:  # NaN / Inf were written as null
+            return np.nan if row.get(key) is None else float(row[key])
+
+        for row in history.steps:
+            x = float(row["step"]) / per_epoch
+            for key, name in (("step_loss", "loss"), ("step_acc", "acc"), ("lr", "lr")):
+                self.series[key].append(x, value(row, name))
+        for row in epochs:
+            x = float(row["step"]) / per_epoch
+            for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+                self.series[key].append(x, value(row, key))
+        self.flush()
+
+    def overlay(self, name: str, epochs: list[dict[str, Any]], index: int, note: str = "") -> None:
+        """Another run's validation curves, dashed, per epoch (its history); ``note`` goes into its legend
+        (a run on other data says so)."""
         self.remove_overlay(name)
         xs = np.array([float(row["epoch"]) for row in epochs])
         c = colour(index + 3)
         items = []
+        label = f"{name} (val{', ' + note if note else ''})"
         for plot, key in ((self.loss, "val_loss"), (self.acc, "val_acc")):
             ys = np.array([np.nan if row.get(key) is None else float(row[key]) for row in epochs])
-            items.append(plot.plot(xs, ys, name=f"{name} (val)", pen=pen(c, 1.5, dashed=True), symbol="t",
+            items.append(plot.plot(xs, ys, name=label, pen=pen(c, 1.5, dashed=True), symbol="t",
                                    symbolSize=6, symbolBrush=c, symbolPen=None, connect="finite"))
         self.overlays[name] = items
 

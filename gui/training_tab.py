@@ -30,23 +30,27 @@ from PyQt6.QtWidgets import (
 from analysis import Report, analyze
 from arch.errors import ConvSmithError
 from arch.spec import Spec, load
+from gui import edits
 from gui.background import Latest
 from gui.dataset_chooser import DatasetChooser
+from gui.document import Document
 from gui.page_layout import sidebar_page
 from gui.plots import ConfusionView
 from gui.runs_panel import RunsPanel
+from gui.startup import TORCH_MODULES
 from gui.train_form import TrainForm
 from gui.train_job import TrainJob, Visuals, visualize
 from gui.train_views import CurvesPanel, LearnedPanel
 from gui.widgets import TextPane
+from training.adaptation import planned
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
 REDRAW_MS = 100
-# Imported off the UI thread soon after start-up: loading torch's libraries holds the GIL for long stretches
-# (over 200 ms), which would stall the UI in the middle of the first run if it happened at Start.
-PRELOAD = ("torch", "torch._dynamo", "training.loop", "training.visualize", "arch.builder")
+# gui.startup loads these behind its splash before the window exists; a window made without it (tests,
+# scripts) imports them off the UI thread soon after start-up, so that Start never waits for them.
+PRELOAD = TORCH_MODULES
 
 
 def clock(seconds: float | None) -> str:
@@ -72,7 +76,10 @@ class TrainingTab(QWidget):
         super().__init__()
         self.window_ = window
         self.job: TrainJob | None = None
-        self.finished_job: TrainJob | None = None  # the last run's trained model, for later layer choices
+        self.job_document: Document | None = None  # the document whose network the job trains
+        self.background = False  # the person chose to keep the job going while another document is current
+        self.run_data = ""       # the dataset of the run whose curves are drawn (overlays from others say so)
+        self.trained: tuple[Any, Any] | None = None  # (model, sample images) of the run shown, for later layer choices
         self.classes: list[str] = []
         self.last_step: Any = None
         self.last_run: Path | None = None
@@ -84,6 +91,14 @@ class TrainingTab(QWidget):
 
         self.network = QLabel()
         self.network.setWordWrap(True)
+        self.banner = QLabel()  # what training would change to fit this network to the data, before Start
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fef7e0; border: 1px solid #f9ab00; padding: 6px; color: #202124;")
+        self.banner.hide()
+        self.fit_button = QPushButton("Change the network instead")
+        self.fit_button.setToolTip("set the network's input and classes to the data's (one undo step), so training "
+                                   "adapts nothing")
+        self.fit_button.hide()
         self.chooser = DatasetChooser()
         self.form = TrainForm()
         self.start_button = QPushButton("Start")
@@ -91,7 +106,7 @@ class TrainingTab(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("stop after the current step; the run directory keeps everything so far")
         self.continue_button = QPushButton("Continue")
-        self.continue_button.setToolTip("train the last run's network again from its final checkpoint")
+        self.continue_button.setToolTip("train this network again from the final checkpoint of its newest run")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -111,7 +126,8 @@ class TrainingTab(QWidget):
         self.timer.timeout.connect(self._redraw)
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
-        self.continue_button.clicked.connect(lambda: self.last_run and self.continue_run(self.last_run))
+        self.continue_button.clicked.connect(self._continue_current)
+        self.fit_button.clicked.connect(self._fit_network)
         self.chooser.loaded.connect(self._data_loaded)
         if self.chooser.strip is not None:
             self.chooser.strip.chosen.connect(self._sample_chosen)
@@ -120,7 +136,15 @@ class TrainingTab(QWidget):
         self.runs.continue_requested.connect(lambda p: self.continue_run(Path(p)))
         self.runs.open_requested.connect(self._open_run_network)
         self.runs.failed.connect(lambda text: self.log.appendPlainText(text))
+        self.runs.listed.connect(self._buttons)
+        self.runs.chosen.connect(self._show_past_run)
+        self.past = Latest("past-run", self)
+        self.runs_due = QTimer(self)
+        self.runs_due.setSingleShot(True)
+        self.runs_due.setInterval(300)
+        self.runs_due.timeout.connect(self._network_for_runs)
         window.hub.document_changed.connect(self._show_network)
+        window.workspace.guard(self._may_leave)
         self._show_network()
         self._buttons()
 
@@ -128,6 +152,8 @@ class TrainingTab(QWidget):
         side = QWidget()
         v = QVBoxLayout(side)
         v.addWidget(self.network)
+        v.addWidget(self.banner)
+        v.addWidget(self.fit_button)
         buttons = QHBoxLayout()  # the run's controls and progress first: always in sight
         for b in (self.start_button, self.stop_button, self.continue_button):
             buttons.addWidget(b)
@@ -161,17 +187,97 @@ class TrainingTab(QWidget):
         running = self.running()
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running and not self.job.cancel.is_set())
-        self.continue_button.setEnabled(not running and self.last_run is not None)
+        self.continue_button.setEnabled(not running and self.runs.latest_match() is not None)
         self.runs.continue_button.setEnabled(not running and self.runs.selected() is not None)
 
     def _show_network(self) -> None:
+        """Header, adaptations banner and runs list: all about the current document's network."""
         doc = self.window_.document
         if doc is None:
             self.network.setText("No network open.")
+            self.runs.set_network(None)
             return
         c, h, w = doc.spec.input
-        self.network.setText(f"<b>Network:</b> {doc.spec.name} ({c}x{h}x{w}, {doc.spec.num_classes} classes) — "
-                             "the current document of the designer")
+        text = (f"<b>Network:</b> {doc.spec.name} ({c}x{h}x{w}, {doc.spec.num_classes} classes) — "
+                "the current document of the designer")
+        if self.job is not None and self.job_document is not None and self.job_document is not doc:
+            text += (f"<br><i>Training {self.job_document.spec.name} in the background: the curves and the progress "
+                     "below are that run's.</i>")
+        if self.network.text() != text:
+            self.network.setText(text)
+        if self.runs.spec is not doc.spec:
+            self.runs_due.start()  # the runs of this network, read once the edits pause
+        self._show_adaptations()
+        self._buttons()
+
+    def _network_for_runs(self) -> None:
+        doc = self.window_.document
+        self.runs.set_network(doc.spec if doc is not None else None)
+
+    def adaptations(self) -> list[str]:
+        """What a run of the current network on the loaded data would change (``training.adaptation``)."""
+        doc, data = self.window_.document, self.chooser.data
+        if doc is None or data is None:
+            return []
+        return planned(tuple(doc.spec.input), doc.spec.num_classes, tuple(data.input_shape), data.num_classes)
+
+    def _show_adaptations(self) -> None:
+        notes = self.adaptations()
+        data = self.chooser.data
+        if notes and data is not None:
+            c, h, w = data.input_shape
+            self.banner.setText("<b>Training will adapt this network to the data:</b><ul>"
+                                + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
+            self.fit_button.setText(f"Change the network instead (input {c}x{h}x{w}, {data.num_classes} classes)")
+        self.banner.setVisible(bool(notes))
+        self.fit_button.setVisible(bool(notes))
+
+    def _fit_network(self) -> None:
+        data = self.chooser.data
+        if data is not None:
+            self.window_.hub.apply(edits.fit_to_data, tuple(data.input_shape), data.num_classes)
+
+    def _may_leave(self, action: str, doc: Document) -> bool:
+        """Workspace guard: switching away from (or closing) the document being trained asks what to do."""
+        job = self.job
+        if job is None or self.background or self.job_document is None:
+            return True
+        if action == "switch" and doc is self.job_document:
+            return True
+        if action == "close" and doc is not self.job_document:
+            return True
+        what = f"switch to {doc.title}" if action == "switch" else f"close {doc.title}"
+        return self._ask(what)
+
+    def _ask(self, what: str) -> bool:
+        """Keep training in the background / stop it / cancel: False for cancel."""
+        name = self.job_document.spec.name if self.job_document is not None else "A network"
+        answer = self.window_.dialogs.ask_running(self.window_, name, what)
+        if answer == "background":
+            self.background = True
+        elif answer == "stop":
+            self.stop()
+        return answer != "cancel"
+
+    def may_close(self) -> bool:
+        """Closing the window during a run: keep it going in the background (the window hides and the app
+        quits when it ends), stop it, or cancel the close."""
+        if self.job is None:
+            return True
+        name = self.job_document.spec.name if self.job_document is not None else "A network"
+        answer = self.window_.dialogs.ask_running(self.window_, name, "close the window")
+        if answer == "background":
+            self.window_.hide()
+            self.job.finished.connect(lambda _job: self.window_.close())
+            return False
+        if answer == "stop":
+            self.stop()
+        return answer != "cancel"
+
+    def _continue_current(self) -> None:
+        path = self.runs.latest_match()
+        if path is not None:
+            self.continue_run(Path(path))
 
     def _error(self, title: str, text: str) -> None:
         self.log.appendPlainText(f"{title}: {text}")
@@ -183,8 +289,8 @@ class TrainingTab(QWidget):
         if self.running():
             return False
         self.window_.commit_pending_edit()
+        doc = self.window_.document
         if spec is None:
-            doc = self.window_.document
             if doc is None:
                 self._error("Cannot train", "no network is open")
                 return False
@@ -206,6 +312,9 @@ class TrainingTab(QWidget):
         job.finished.connect(self._finished)
         job.choose(self.learned.layer.currentData() or "", self._sample())
         self.job = job
+        self.job_document = doc
+        self.background = False
+        self.run_data = source
         self.last_step = None
         self.progress.setValue(0)
         self.progress.setFormat("starting …")
@@ -251,6 +360,8 @@ class TrainingTab(QWidget):
                                 f"{rec.val_size} val images, {rec.steps_per_epoch} steps per epoch")
             for note in rec.adapted:
                 self.log.appendPlainText(f"adapted: {note}")
+            if rec.adapted:
+                self.status.setText(self.status.text() + "\nAdapted: " + "; ".join(rec.adapted))
             self.runs.refresh()
         elif rec.kind == "step":
             self.curves.step(rec)
@@ -260,6 +371,8 @@ class TrainingTab(QWidget):
             self.confusion.set_matrix(rec.confusion, self.classes, rec.epoch)
             self.log.appendPlainText(f"epoch {rec.epoch}: loss {rec.train_loss:.4f}, val loss {rec.val_loss:.4f}, "
                                      f"val acc {100 * rec.val_acc:.2f} %{' (best)' if rec.is_best else ''}")
+            if self.job is not None:  # the runs list follows the run live (its epochs, its accuracy)
+                self.runs.show_progress(str(self.job.run_dir), rec.epoch, rec.best_val_acc, rec.val_acc)
         elif rec.kind == "done":
             self._done(rec)
 
@@ -294,7 +407,11 @@ class TrainingTab(QWidget):
     def _finished(self, job: TrainJob) -> None:
         if self.job is job:
             self.job = None
-            self.finished_job = job if job.model is not None else self.finished_job
+            self.job_document = None
+            self.background = False
+            self._show_network()
+            if job.model is not None:
+                self.trained = (job.model, job.images)
             self.timer.stop()
             self._redraw(everything=True)
             self._buttons()
@@ -328,25 +445,77 @@ class TrainingTab(QWidget):
         if self.job is not None:
             self.job.choose(layer, sample)
             return
-        job = self.finished_job
-        if job is None or job.model is None:
+        if self.trained is None:
             return
+        model, images = self.trained
         name = layer if layer is not None else (self.learned.layer.currentData() or "")
         index = sample if sample is not None else self._sample()
-        self.drawing.submit(lambda: visualize(job.model, job.images, name, index), self._visuals,
+        self.drawing.submit(lambda: visualize(model, images, name, index), self._visuals,
                             lambda e: self.log.appendPlainText(f"visuals: {e}"))
 
     def _data_loaded(self, data: Any) -> None:
         strip = self.chooser.strip
         if strip is not None and strip.pictures:
             self.window_.design.rf.use_array(strip.pictures[strip.current()])
+        self._show_adaptations()
+
+    def _show_past_run(self, run_dir: str) -> None:
+        """A run picked in the list (no run going): its curves, and the filters and feature maps of its final
+        weights on the loaded data's images, computed in the background."""
+        if self.job is not None:
+            return
+        data = self.chooser.data
+
+        def read() -> tuple[Any, Any, Report | None, Any]:
+            from training.checkpoint import load_checkpoint
+            from training.runs import load_history
+
+            history = load_history(run_dir)
+            path = Path(run_dir)
+            ckpt = load_checkpoint(path, "best" if (path / "best.pt").exists() else "final")
+            model = ckpt.build()
+            ckpt.load_into(model)
+            model.eval()
+            spec = ckpt.spec
+            report = analyze(spec) if spec is not None else None
+            images = None
+            if data is not None and spec is not None:
+                from gui.train_job import sample_batch
+
+                images = sample_batch(data.adapt(tuple(spec.input)).to("cpu"))
+            return history, model, report, images
+
+        self.past.submit(read, self._past_loaded, lambda e: self.log.appendPlainText(f"run {run_dir}: {e}"))
+
+    def _past_loaded(self, loaded: tuple[Any, Any, Report | None, Any]) -> None:
+        history, model, report, images = loaded
+        if self.job is not None:
+            return
+        self.curves.show_history(history)
+        self.run_data = history.config.get("data", {}).get("source", "")
+        self.status.setText(f"Run {history.path.name}: {history.run.get('status', '?')}, "
+                            f"{history.run.get('epochs', 0)} epochs on {self.run_data}")
+        layer = self.learned.set_report(report)
+        if images is None:
+            self.log.appendPlainText(f"run {history.path.name}: load a dataset to see its feature maps")
+            self.trained = None
+            self.drawing.submit(lambda: visualize(model, None, "", 0), self._visuals,
+                                lambda e: self.log.appendPlainText(f"visuals: {e}"))
+            return
+        self.trained = (model, images)
+        self._redraw_visuals(layer=layer)
 
     # ------------------------------------------------------------------ runs
     def _overlay(self, name: str, history: Any) -> None:
         if history is None:
             self.curves.remove_overlay(name)
-        else:
-            self.curves.overlay(name, history.epochs, len(self.curves.overlays))
+            return
+        data = history.config.get("data", {}).get("source", "")
+        other = bool(self.run_data) and data != self.run_data
+        if other:
+            self.log.appendPlainText(f"{name} was trained on {data}, not on {self.run_data}: its legend says so")
+        self.curves.overlay(name, history.epochs, len(self.curves.overlays),
+                            f"other data: {data}" if other else "")
 
     def _open_run_network(self, run_dir: str) -> None:
         try:

@@ -22,8 +22,12 @@ Run or resume a study::
   ``on_epoch(number, row)`` after every epoch of a running trial (live learning curves). Both run on the
   calling thread. ``stop.set()`` cancels running trials between steps (they are recorded as interrupted
   and retried on the next run) and returns. Rerunning the same config resumes the study up to ``trials``.
-  Each trial runs in its own worker process (``workers`` at a time, disjoint CPU threads, GPUs
-  round-robin), so memory never grows across trials.
+  Each trial runs in its own worker process (``workers`` at a time, capped by cores and memory unless
+  ``force_workers``; disjoint CPU threads; one worker per GPU by default, see search.resources), so memory
+  never grows across trials. Settings, device and storage are checked before anything heavy
+  (``runner.check_fast``). Trial samplers are seeded from (seed, trial number); a candidate already in the
+  study is reused, never trained twice (state ``duplicate``). Database storages retry a lost connection
+  for ``storage_wait`` seconds, then raise ``storage.StorageUnavailable`` (one line, password masked).
 
 Read a study (any time, any process, also while it runs)::
 
@@ -32,14 +36,16 @@ Read a study (any time, any process, also while it runs)::
     view.best()            # single objective: complete trials by accuracy; multi: the Pareto front
     pareto_front(records, objectives)                          # non-dominated complete trials
     trial_spec(name, number, storage_url, root) -> Spec        # open a trial as a document, export it
-    TrialRecord: number, state (complete | infeasible | pruned | failed | interrupted | running | waiting),
+    TrialRecord: number, state (complete | infeasible | pruned | failed | interrupted | duplicate | running |
+                 waiting), duplicate_of, retry_of, counts (toward --trials),
                  values {objective: value}, accuracy, params (sampled, by spec path), figures (params, macs,
                  memory, rf, train_bytes, latency), macs, param_count, curve [{epoch, val_acc, val_loss,
                  train_loss, train_acc, lr, ...}], reason, duration, train_seconds, spec_text, spec(), folder
 
 Reports and export::
 
-    write_report(view, "out.html" | "out.md", top=5)
+    write_report(view, "out.html" | "out.md", top=5)            # optuna-dashboard's views included
+    search.explore: importances (Optuna PED-ANOVA), axes, points, contour, intermediate  (plain data)
     export_trial(view, "best.json" | "best.py" | "best.onnx", number=None) -> (trial number, bytes)
 
 Per-trial artifacts in ``root/STUDY/trials/NNNNN/``: spec.json, analysis.json (totals, receptive field,

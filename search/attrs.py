@@ -16,3 +16,4 @@ TRAIN_STATUS = "train_status"    # how training ended (training.records.STATUSES
 FOLDER = "folder"                # the trial's artifact folder on the machine that ran it
 WORKER = "worker"                # {"host", "pid"} of the process running the trial
 HEARTBEAT = "heartbeat"          # time of the last liveness mark (seconds since the epoch)
+DUPLICATE_OF = "duplicate_of"    # a candidate already in the study: the number of the trial it repeats

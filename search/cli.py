@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,8 @@ def _config(args: argparse.Namespace) -> Any:
                         objectives=args.objectives, limits=limits, sampler=args.sampler, pruner=args.pruner,
                         workers=args.workers, storage=args.storage, root=Path(args.root), epochs=args.epochs,
                         device=args.device, seed=args.seed, keep_best=args.keep_best, train=dict(args.train),
-                        heartbeat=args.heartbeat, grace=args.grace)
+                        heartbeat=args.heartbeat, grace=args.grace, storage_wait=args.storage_wait,
+                        force_workers=args.force_workers, artifacts=Path(args.artifacts) if args.artifacts else None)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -87,14 +89,25 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _search(args: argparse.Namespace) -> int:
     import signal
 
+    from search import resources
+
+    if args.workers is None:
+        gpus = resources.gpu_count() if args.device in ("auto", "cuda") and resources.driver_present() else 0
+        args.workers = resources.default_workers(args.device, gpus)
+    config = _config(args)
+    config.check()  # settings and device before optuna, torch or the data are imported
+    resources.check_device(config.device)
+
     from search.progress import Progress
     from search.runner import run_search
-    from search.storage import storage_url
+    from search.storage import mask, storage_url
 
-    config = _config(args)
+    workers, why = resources.cap_workers(config)
+    if why:
+        print(f"convsmith search: warning: {why}", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
     progress = Progress(list(config.objectives))
-    print(f"study {config.study} in {storage_url(config)}: {config.trials} trials, {config.workers} worker(s), "
+    print(f"study {config.study} in {mask(storage_url(config))}: {config.trials} trials, {workers} worker(s), "
           f"{'x'.join(config.objectives)}, sampler {config.sampler}, pruner {config.pruner_name}", flush=True)
     result = run_search(config, on_trial=progress.line)
     print(progress.summary(result), flush=True)
@@ -102,8 +115,13 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    from search.config import SearchError
     from search.records import open_study
 
+    for target in (args.report, args.export_best, args.export_weights):
+        if target and not Path(target).expanduser().parent.is_dir():
+            raise SearchError(f"folder {Path(target).expanduser().parent} does not exist (it is not created "
+                              f"for {target})")
     view = open_study(args.name, args.storage, args.root)
     if args.report:
         from search.report import write_report
@@ -115,10 +133,31 @@ def _study(args: argparse.Namespace) -> int:
 
         number, size = export_trial(view, args.export_best, args.trial)
         print(f"wrote {args.export_best} (trial {number}, {size:,} bytes)")
-    if not (args.report or args.export_best):
+    if args.export_weights:
+        from search import weights
+
+        number = args.trial if args.trial is not None else (view.best()[0].number if view.best() else None)
+        if number is None:
+            raise SearchError(f"study {args.name!r} has no complete trial yet")
+        weights.download(view.study, number, args.artifacts or Path(args.root) / args.name / "artifacts",
+                         args.export_weights)
+        print(f"wrote {args.export_weights} (weights of trial {number})")
+    if not (args.report or args.export_best or args.export_weights):
         from search.progress import table
 
         write_output(None, json.dumps(table(view, as_json=True), indent=2) if args.json else table(view))
+    return 0
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    import optuna
+
+    from search.storage import grpc_storage, mask, open_storage
+
+    grpc_storage(f"grpc://{args.host}:{args.port}")  # grpcio installed?
+    store = open_storage(args.storage)
+    print(f"serving {mask(args.storage)} on grpc://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
+    optuna.storages.run_grpc_proxy_server(store, host=args.host, port=args.port)
     return 0
 
 
@@ -149,11 +188,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="median (default), hyperband, halving or none for one objective; bucket (default: compare "
                         "with trials in the same MACs bucket) or none for several")
     p.add_argument("--sampler", choices=("tpe", "nsga2", "random", "gp"), default="tpe", help=from_help)
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="trial processes in parallel on this machine, each with its share of CPU threads (%(default)s)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="trial processes in parallel on this machine, each with its share of CPU threads (default: "
+                        "one per GPU when several are used, else 1); capped by cores and memory unless forced")
+    p.add_argument("--force-workers", action="store_true",
+                   help="run --workers processes even beyond the CPU cores or available memory")
     p.add_argument("--storage", metavar="URL",
-                   help="Optuna storage: sqlite:///FILE.db, postgresql://..., journal:PATH (default: "
-                        "ROOT/NAME/journal.log)")
+                   help="Optuna storage: sqlite:///FILE.db, postgresql://USER:PASSWORD@HOST/DB (pip install "
+                        "'convsmith[postgres]'), grpc://HOST:PORT, journal:PATH (default: ROOT/NAME/journal.log)")
+    p.add_argument("--artifacts", metavar="DIR",
+                   help="Optuna artifact store for trained weights, shared by all machines (ROOT/NAME/artifacts)")
+    p.add_argument("--storage-wait", type=seconds_arg, default=60.0, metavar="S",
+                   help="seconds a running search waits for a database that stopped answering (%(default)s)")
     p.add_argument("--root", default="studies", metavar="DIR",
                    help="folder of studies: default storage and per-trial artifacts (%(default)s)")
     p.add_argument("--epochs", type=positive_int, default=3, help="training epochs per trial (%(default)s)")
@@ -178,6 +224,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=positive_int, default=5, help="best trials detailed in the report (%(default)s)")
     p.add_argument("--export-best", metavar="FILE",
                    help="export the best trial (or --trial N): .json spec, .py PyTorch code, .onnx, .pt TorchScript")
+    p.add_argument("--export-weights", metavar="FILE.pt",
+                   help="fetch the best trial's (or --trial N's) trained weights from the artifact store")
+    p.add_argument("--artifacts", metavar="DIR", help="artifact store of trained weights (ROOT/NAME/artifacts)")
     p.add_argument("--trial", type=int, metavar="N", help="the trial to export instead of the best")
     p.add_argument("--json", action="store_true", help="list the trials as JSON")
     p.set_defaults(run=_study)
+
+    p = sub.add_parser("storage-proxy", help="share a study storage with other machines over gRPC",
+                       description="Serve a storage (e.g. a journal file) through Optuna's gRPC storage proxy, so "
+                                   "searches on other machines use --storage grpc://HOST:PORT without a database. "
+                                   "Needs grpcio: pip install 'convsmith[grpc]'.")
+    p.add_argument("storage", help="the storage to serve: journal:PATH, sqlite:///FILE.db, postgresql://...")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s; 0.0.0.0 for all)")
+    p.add_argument("--port", type=positive_int, default=13000, help="%(default)s")
+    p.set_defaults(run=_proxy)

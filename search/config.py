@@ -75,6 +75,9 @@ class SearchConfig:
     train: dict[str, Any] = field(default_factory=dict)
     heartbeat: float = 10.0  # seconds between a running trial's liveness marks
     grace: float = 60.0      # a running trial silent for this long (or whose process is gone) is failed
+    storage_wait: float = 60.0  # seconds a running search waits for a database that stopped answering
+    force_workers: bool = False  # run ``workers`` processes even beyond what the cores and memory allow
+    artifacts: Path | None = None  # where trained weights are stored as Optuna artifacts (None: folder/artifacts)
 
     @property
     def multi(self) -> bool:
@@ -93,6 +96,11 @@ class SearchConfig:
         """Where this study's files live: the default storage and the per-trial artifacts."""
         return Path(self.root) / self.study
 
+    @property
+    def artifacts_folder(self) -> Path:
+        """The Optuna artifact store of trained weights (search.weights)."""
+        return Path(self.artifacts) if self.artifacts else self.folder / "artifacts"
+
     def problems(self) -> list[str]:
         out = []
         if not isinstance(self.study, str) or not _NAME.fullmatch(self.study):
@@ -102,7 +110,7 @@ class SearchConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 out.append(f"{name}: must be an integer >= {lo} (got {v!r})")
-        for name in ("timeout", "heartbeat", "grace"):
+        for name in ("timeout", "heartbeat", "grace", "storage_wait"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 out.append(f"{name}: must be a positive number of seconds (got {v!r})")
@@ -127,6 +135,7 @@ class SearchConfig:
         for name, v in self.limits.active().items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 out.append(f"{name.replace('_', '-')}: must be a positive number (got {v!r})")
+        out += _train_key_problems(self.train)
         if not self.data or not isinstance(self.data, str):
             out.append("data: a dataset string such as idx:PATH or synthetic:shapes?n=2000&size=16")
         return out
@@ -143,6 +152,29 @@ class SearchConfig:
 
         return {"spec": dumps(self.spec), "data": self.data, "objectives": list(self.objectives),
                 "limits": self.limits.active(), "epochs": self.epochs, "train": dict(sorted(self.train.items()))}
+
+
+# Set per trial by the search itself, so not a --train option.
+SEARCH_SET_TRAIN = ("epochs", "device", "threads", "seed")
+
+
+def train_keys() -> list[str]:
+    """The base training options --train accepts: training.TrainConfig's fields the search does not set."""
+    from dataclasses import fields
+
+    from training.config import TrainConfig
+
+    return [f.name for f in fields(TrainConfig) if f.name not in SEARCH_SET_TRAIN]
+
+
+def _train_key_problems(train: dict[str, Any]) -> list[str]:
+    keys = train_keys()
+    bad = [k for k in train if k not in keys]
+    if not bad:
+        return []
+    hint = {"epochs": "--epochs", "device": "--device", "seed": "--seed", "threads": "--workers"}
+    return [f"train: {k!r} is set by the search ({hint[k]})" if k in hint else
+            f"train: unknown option {k!r} (valid: {', '.join(keys)})" for k in bad]
 
 
 def parse_number(text: str) -> float:

@@ -1,10 +1,12 @@
-"""Liveness of running trials, for every storage (Optuna's own heartbeat exists only for RDB storages).
+"""Liveness of running trials, for every storage.
 
-A running trial carries ``worker`` (host and pid) and a ``heartbeat`` time refreshed by a thread. A
-RUNNING trial whose process is gone (same host) or whose heartbeat is older than the grace period was
-interrupted (SIGKILL, power loss, Stop): ``reap`` marks it FAIL with the reason and enqueues one retry
-with the same parameters, so no trial stays RUNNING forever and an interrupted candidate is tried again
-once (a retry that is interrupted again is skipped).
+A running trial carries ``worker`` (host and pid) and a heartbeat refreshed by a thread: on database
+storages Optuna's own (``RDBStorage.record_heartbeat``; ``optuna.storages.fail_stale_trials`` fails a
+stale trial and its ``RetryInterrupted`` callback enqueues the retry), elsewhere (journal, gRPC proxy,
+where Optuna has none) a ``heartbeat`` user attribute. A RUNNING trial whose process is gone (same host)
+or whose heartbeat is older than the grace period was interrupted (SIGKILL, power loss, Stop): ``reap``
+marks it FAIL with the reason and enqueues one retry with the same parameters, so no trial stays RUNNING
+forever and an interrupted candidate is tried again once (a retry that is interrupted again is skipped).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from typing import Any
 
 import optuna
+from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from search.attrs import HEARTBEAT, INTERRUPTED, RETRY_OF, WORKER
@@ -27,21 +30,34 @@ def mark_alive(trial: optuna.Trial) -> None:
     trial.set_user_attr(HEARTBEAT, time.time())
 
 
+def optuna_heartbeat(study: optuna.Study) -> bool:
+    """Whether the study's storage runs Optuna's own heartbeat (database storages opened for a search)."""
+    interval = getattr(study._storage, "get_heartbeat_interval", None)
+    return interval is not None and interval() is not None
+
+
 class Heartbeat:
     """Refreshes a trial's heartbeat every ``interval`` seconds until stopped (a daemon thread)."""
 
-    def __init__(self, trial: optuna.Trial, interval: float) -> None:
-        self._trial, self._interval = trial, interval
+    def __init__(self, study: optuna.Study, trial: optuna.Trial, interval: float) -> None:
+        self._study, self._trial, self._interval = study, trial, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{trial.number}", daemon=True)
+
+    def _beat(self) -> None:
+        if optuna_heartbeat(self._study):
+            self._study._storage.record_heartbeat(self._trial._trial_id)
+        else:
+            self._trial.set_user_attr(HEARTBEAT, time.time())
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             with contextlib.suppress(Exception):  # a storage hiccup must not kill the trial; staleness shows it
-                self._trial.set_user_attr(HEARTBEAT, time.time())
+                self._beat()
 
     def __enter__(self) -> Heartbeat:
         mark_alive(self._trial)
+        self._beat()
         self._thread.start()
         return self
 
@@ -65,13 +81,21 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def stale_reason(t: optuna.trial.FrozenTrial, grace: float, now: float | None = None) -> str | None:
-    """Why a RUNNING trial is considered dead, or None while it is alive."""
-    now = time.time() if now is None else now
+def _gone(t: optuna.trial.FrozenTrial) -> str | None:
+    """Why a RUNNING trial of this host is dead (its process is gone), or None."""
     worker: dict[str, Any] = t.user_attrs.get(WORKER) or {}
     if worker.get("host") == socket.gethostname() and isinstance(worker.get("pid"), int):
         if not pid_alive(worker["pid"]):
             return f"worker process {worker['pid']} ended without finishing the trial"
+    return None
+
+
+def stale_reason(t: optuna.trial.FrozenTrial, grace: float, now: float | None = None) -> str | None:
+    """Why a RUNNING trial is considered dead, or None while it is alive."""
+    now = time.time() if now is None else now
+    gone = _gone(t)
+    if gone:
+        return gone
     last = t.user_attrs.get(HEARTBEAT)
     if last is None and t.datetime_start is not None:
         last = t.datetime_start.timestamp()
@@ -102,8 +126,11 @@ def interrupt(study: optuna.Study, t: optuna.trial.FrozenTrial, reason: str) -> 
 def reap(study: optuna.Study, grace: float) -> list[int]:
     """Fail every stale RUNNING trial of the study; returns their numbers."""
     done = []
+    heartbeat = optuna_heartbeat(study)
+    if heartbeat:
+        fail_stale_trials(study)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = stale_reason(t, grace)
+        reason = _gone(t) if heartbeat else stale_reason(t, grace)
         if reason and interrupt(study, t, f"interrupted: {reason}"):
             done.append(t.number)
     return done

@@ -15,10 +15,24 @@ from optuna.trial import TrialState
 
 from arch.spec import Spec, loads
 from search import storage
-from search.attrs import CURVE, FAILURE, FIGURES, FOLDER, INFEASIBLE, INTERRUPTED, RETRY_OF, SPEC, TRAIN_SECONDS
+from search.attrs import (
+    CURVE,
+    DUPLICATE_OF,
+    FAILURE,
+    FIGURES,
+    FOLDER,
+    INFEASIBLE,
+    INTERRUPTED,
+    RETRY_OF,
+    SPEC,
+    TRAIN_SECONDS,
+)
 from search.config import OBJECTIVES, SearchError
+from search.counting import counts_toward_target
 
-STATES = ("complete", "infeasible", "pruned", "failed", "interrupted", "running", "waiting")
+STATES = ("complete", "infeasible", "pruned", "failed", "interrupted", "duplicate", "running", "waiting")
+# Optuna's heartbeat (database storages) fails a stale trial without a reason; its retry names it.
+HEARTBEAT_LOST = "interrupted: no heartbeat within the grace period"
 CHECKPOINTS = ("final.pt", "best.pt")
 
 
@@ -38,6 +52,8 @@ class TrialRecord:
     spec_text: str | None = None
     folder: str | None = None
     retry_of: int | None = None
+    duplicate_of: int | None = None               # an earlier trial with the same candidate (state duplicate)
+    counts: bool = True                           # counts toward --trials (search.counting)
 
     @property
     def accuracy(self) -> float | None:
@@ -65,8 +81,17 @@ class TrialRecord:
         return loads(self.spec_text, f"trial {self.number}")
 
 
-def _state(t: optuna.trial.FrozenTrial) -> tuple[str, str]:
+def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    """Numbers of the trials that a retry repeats."""
+    return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+
+
+def _state(t: optuna.trial.FrozenTrial, retried: set[int] = frozenset()) -> tuple[str, str]:
     a = t.user_attrs
+    if DUPLICATE_OF in a and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
+        how = "which was running: sampled again" if t.state == TrialState.FAIL else \
+            f"its result reused ({'pruned' if t.state == TrialState.PRUNED else 'not trained again'})"
+        return "duplicate", f"same candidate as trial {a[DUPLICATE_OF]}, {how}"
     if t.state == TrialState.COMPLETE:
         return ("infeasible", a[INFEASIBLE]) if INFEASIBLE in a else ("complete", "")
     if t.state == TrialState.PRUNED:
@@ -75,21 +100,24 @@ def _state(t: optuna.trial.FrozenTrial) -> tuple[str, str]:
     if t.state == TrialState.FAIL:
         if INTERRUPTED in a:
             return "interrupted", a[INTERRUPTED]
+        if t.number in retried:
+            return "interrupted", HEARTBEAT_LOST
         return "failed", a.get(FAILURE) or t.system_attrs.get("fail_reason", "failed")
     if t.state == TrialState.WAITING:
         return "waiting", f"retry of trial {a[RETRY_OF]}" if RETRY_OF in a else "queued"
     return "running", ""
 
 
-def to_record(t: optuna.trial.FrozenTrial, objectives: list[str]) -> TrialRecord:
-    state, reason = _state(t)
+def to_record(t: optuna.trial.FrozenTrial, objectives: list[str], retried: set[int] = frozenset()) -> TrialRecord:
+    state, reason = _state(t, retried)
     a = t.user_attrs
-    values = dict(zip(objectives, t.values)) if state == "complete" and t.values is not None else None
+    values = dict(zip(objectives, t.values)) if state in ("complete", "duplicate") and t.values is not None \
+        and t.state == TrialState.COMPLETE and INFEASIBLE not in a else None
     duration = (t.datetime_complete - t.datetime_start).total_seconds() \
         if t.datetime_complete and t.datetime_start else None
     return TrialRecord(t.number, state, values, dict(t.params), dict(a.get(FIGURES) or {}), list(a.get(CURVE) or []),
                        reason, duration, a.get(TRAIN_SECONDS), a.get(SPEC), a.get(FOLDER),
-                       a.get(RETRY_OF))
+                       a.get(RETRY_OF), a.get(DUPLICATE_OF), counts_toward_target(t, retried))
 
 
 @dataclass
@@ -113,17 +141,25 @@ class StudyView:
         raise SearchError(f"study {self.name!r} has no trial {number} (trials 0..{len(self.records) - 1})")
 
     def best(self) -> list[TrialRecord]:
-        """Single objective: the complete trials by accuracy, best first; multi: the Pareto front."""
+        """Single objective: the complete trials by accuracy, best first; multi: the Pareto front (Optuna's
+        ``study.best_trials``, feasible trials only, each candidate once)."""
         if self.multi:
-            return sorted(pareto_front(self.records, self.objectives), key=lambda r: -r.values["accuracy"])
+            if self.study is not None:
+                front = {t.number for t in self.study.best_trials if DUPLICATE_OF not in t.user_attrs}
+                chosen = [r for r in self.records if r.number in front and r.state == "complete"]
+            else:
+                chosen = pareto_front(self.records, self.objectives)
+            return sorted(chosen, key=lambda r: -r.values["accuracy"])
         return sorted((r for r in self.records if r.state == "complete"), key=lambda r: -r.values["accuracy"])
 
 
 def view(study: optuna.Study) -> StudyView:
     identity = study.user_attrs.get(storage.IDENTITY_KEY) or {}
     objectives = list(identity.get("objectives") or ["accuracy"])
-    return StudyView(study.study_name, objectives, identity,
-                     [to_record(t, objectives) for t in study.get_trials(deepcopy=False)], study)
+    trials = study.get_trials(deepcopy=False)
+    retried = retried_numbers(trials)
+    return StudyView(study.study_name, objectives, identity, [to_record(t, objectives, retried) for t in trials],
+                     study)
 
 
 def open_study(name: str, storage_url: str | None = None, root: str | Path = "studies") -> StudyView:
@@ -151,13 +187,18 @@ def pareto_front(records: list[TrialRecord], objectives: list[str]) -> list[Tria
     return [r for r, k in keyed if not any(_dominates(k2, k) for _, k2 in keyed)]
 
 
-def keep_best_checkpoints(records: list[TrialRecord], objectives: list[str], k: int) -> list[int]:
-    """Delete the checkpoints of every trial but the best ``k`` (front first, then accuracy); returns
-    the numbers of the trials whose checkpoints were removed."""
+def best_numbers(records: list[TrialRecord], objectives: list[str], k: int) -> set[int]:
+    """The best ``k`` trials: the Pareto front first (several objectives), then by accuracy."""
     front = {r.number for r in pareto_front(records, objectives)} if len(objectives) > 1 else set()
     ranked = sorted((r for r in records if r.state == "complete"),
                     key=lambda r: (r.number not in front, -r.values["accuracy"], r.number))
-    keep = {r.number for r in ranked[:k]}
+    return {r.number for r in ranked[:k]}
+
+
+def keep_best_checkpoints(records: list[TrialRecord], objectives: list[str], k: int) -> list[int]:
+    """Delete the checkpoints of every trial but the best ``k`` (front first, then accuracy); returns
+    the numbers of the trials whose checkpoints were removed."""
+    keep = best_numbers(records, objectives, k)
     removed = []
     for r in records:
         if r.number in keep or r.state in ("running", "waiting") or not r.folder:

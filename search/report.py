@@ -2,54 +2,34 @@
 
 Both hold the same sections: the study's settings and search space, the best trials (or the Pareto
 front) with their analysis totals, the optimisation history and Pareto charts, parameter importances,
-learning curves, the analysis engine's comparison tables of the best trials, and every trial.
+learning curves, optuna-dashboard's views (parallel coordinates, slices, contour, intermediate values;
+search.explore_svg, the best trial highlighted in each), the analysis engine's comparison tables of the
+best trials, and every trial (duplicates named as such).
 """
 
 from __future__ import annotations
 
 import base64
-import warnings
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-import optuna
-from optuna.trial import TrialState
-
 from analysis import Report, analyze, compare, svg
 from analysis.formats import count, md_table, nbytes
 from analysis.html import _page, _table
+from analysis.report_charts import overview_charts
 from arch import io
 from arch.search_space import parse_space
 from arch.spec import loads
-from search import plots
-from search.attrs import INFEASIBLE
+from search import explore_svg, plots
 from search.config import OBJECTIVES, SearchError
+from search.explore import importances
 from search.records import StudyView, TrialRecord
 from search.sampling import describe
 
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.2f} %"
-
-
-def importances(view: StudyView) -> dict[str, float]:
-    """Parameter importances for accuracy over the trained, feasible trials (Optuna's default evaluator)."""
-    if view.study is None:
-        return {}
-    kept = [t for t in view.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if INFEASIBLE not in t.user_attrs]
-    if len(kept) < 2:
-        return {}
-    tmp = optuna.create_study(directions=["maximize"] * len(view.objectives) if view.multi else ["maximize"])
-    tmp.add_trials(kept)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return dict(optuna.importance.get_param_importances(
-                tmp, target=(lambda t: t.values[0]) if view.multi else None))
-        except (RuntimeError, ValueError):  # e.g. no parameter varies among the trained trials
-            return {}
 
 
 def _analyses(best: Sequence[TrialRecord]) -> list[Report]:
@@ -112,7 +92,7 @@ def _charts(view: StudyView, best: Sequence[TrialRecord], imp: dict[str, float])
         charts.append(("Parameter importances", svg.bars(list(imp.items()), "Parameter importances (accuracy)",
                                                          lambda v: f"{v:.2f}")))
     charts.append(("Learning curves", plots.curves(view.records, [r.number for r in best[:len(svg.PALETTE)]])))
-    return charts
+    return charts + explore_svg.charts(view, imp)
 
 
 def html(view: StudyView, top: int = 5) -> str:
@@ -130,6 +110,7 @@ def html(view: StudyView, top: int = 5) -> str:
         names = [""] + [f"trial {r.number}" for r in best if r.spec_text]
         body += ["<h2>Analysis of the best trials</h2>", _table(names, compare.totals_rows(reports)),
                  "<h3>Stages</h3>", _table(names, compare.stage_rows(reports))]
+        body += [f"<figure>{chart}</figure>" for _, chart in overview_charts(reports)]
     body += ["<h2>All trials</h2>", _table(TRIAL_HEAD, _trial_rows(view), {0, 2, 3, 4, 5, 6})]
     return _page(title, body)
 
@@ -155,6 +136,7 @@ def markdown(view: StudyView, top: int = 5) -> str:
         names = [""] + [f"trial {r.number}" for r in best if r.spec_text]
         lines += ["", "## Analysis of the best trials", ""] + md_table(names, compare.totals_rows(reports))
         lines += ["", "### Stages", ""] + md_table(names, compare.stage_rows(reports))
+        lines += [line for name, chart in overview_charts(reports) for line in ("", f"![{name}]({_data_uri(chart)})")]
     lines += ["", "## All trials", ""] + md_table(TRIAL_HEAD, _trial_rows(view))
     return "\n".join(lines) + "\n"
 

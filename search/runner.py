@@ -6,8 +6,13 @@ coordinators on N machines sharing one storage fill the same study. A trial coun
 finished, except an interrupted first attempt, which its enqueued retry replaces. The coordinator
 launches a worker only while that count plus its not-yet-started workers is below the target (a new
 worker takes a waiting retry before it creates a trial), so one machine never makes more trials than
-asked. Workers get disjoint CPU threads (and GPUs round-robin when there are several); a worker that dies
+asked. Workers get disjoint CPU threads (and GPUs as search.resources assigns them); a worker that dies
 mid-trial has its trial failed at once.
+
+Order of work: settings, device and storage are checked first (well under a second, see ``check_fast``);
+only then do the fork server and the data load start. The run stops with one line when
+``MAX_INFEASIBLE_RUN`` candidates in a row break a limit (the limit excludes the space), or when the
+storage stays away longer than ``config.storage_wait``.
 """
 
 from __future__ import annotations
@@ -27,26 +32,50 @@ import optuna
 from optuna.trial import TrialState
 
 from arch.search_space import parse_space
-from search import liveness
-from search.attrs import INTERRUPTED, RETRY_OF
+from search import liveness, resources, weights
+from search.attrs import DUPLICATE_OF, FIGURES, INFEASIBLE
 from search.config import SearchConfig, SearchError
-from search.records import StudyView, TrialRecord, keep_best_checkpoints, to_record, view
+from search.counting import counts_toward_target
+from search.records import (
+    StudyView,
+    TrialRecord,
+    best_numbers,
+    keep_best_checkpoints,
+    retried_numbers,
+    to_record,
+    view,
+)
 from search.samplers import make_sampler
-from search.storage import create_or_resume, storage_url
+from search.storage import StorageUnavailable, create_or_resume, storage_url
+from search.trial import LIMIT_FIGURE
 from search.worker import WorkerJob, worker_main
 
 ROOT = Path(__file__).resolve().parent.parent  # the folder holding the arch, training and search packages
 POLL = 0.5          # seconds between looks at stop / timeout / stale trials
 STOP_WAIT = 60.0    # seconds a stopped worker gets to record its interruption before it is terminated
 MAX_START_FAILURES = 3
+MAX_INFEASIBLE_RUN = 20  # candidates in a row that break a limit before the search says the limit excludes all
 
 
-def counts_toward_target(t: optuna.trial.FrozenTrial) -> bool:
-    if t.state == TrialState.FAIL and INTERRUPTED in t.user_attrs:
-        # A first attempt with parameters was retried (the retry counts instead); one interrupted before it
-        # sampled anything costs nothing and is replaced by a fresh trial; an interrupted retry is skipped.
-        return RETRY_OF in t.user_attrs
-    return True
+def infeasible_verdict(config: SearchConfig, run: list[optuna.trial.FrozenTrial]) -> str | None:
+    """When ``run`` (the latest finished trials, oldest first) are all infeasible and at least
+    MAX_INFEASIBLE_RUN long: which limit excludes the space, with the closest value seen."""
+    if len(run) < MAX_INFEASIBLE_RUN or not all(INFEASIBLE in t.user_attrs for t in run):
+        return None
+    parts = []
+    for name, limit in config.limits.active().items():
+        seen = [(t.user_attrs.get(FIGURES) or {}).get(LIMIT_FIGURE[name]) for t in run]
+        seen = [v for v in seen if v is not None]
+        if not seen:
+            continue
+        closest = max(seen) if name == "min_rf" else min(seen)
+        if (closest < limit) if name == "min_rf" else (closest > limit):
+            word = "largest" if name == "min_rf" else "smallest"
+            parts.append(f"--{name.replace('_', '-')} {limit:,g} (the {word} {LIMIT_FIGURE[name]} seen was "
+                         f"{closest:,.6g})")
+    which = " and ".join(parts) or "the limits"
+    return (f"{len(run)} candidates in a row broke a limit: {which} excludes the search space; relax it or "
+            "widen the space")
 
 
 # Imported once by the fork server, not by every worker: torch._dynamo alone takes seconds, and the first
@@ -77,25 +106,20 @@ def _context() -> Any:
     return ctx
 
 
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _devices(device: str) -> list[str]:
-    import torch
-
-    if device in ("auto", "cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 1:
-        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    return [device]
-
-
-def preflight(config: SearchConfig) -> Any:
-    """Everything that can be wrong before the first worker starts, reported at once; returns the data
-    (loaded here once and sent to each worker)."""
+def check_fast(config: SearchConfig) -> optuna.Study:
+    """Settings, search space, device and storage, checked before anything heavy (no torch, no data): returns
+    the study, created or resumed."""
     config.check()
     if not parse_space(config.spec):
         raise SearchError(f"spec {config.spec.name!r} declares nothing to search: add a \"search\" section "
                           "(see docs/search.md)")
+    resources.check_device(config.device)
+    return create_or_resume(config)
+
+
+def preflight(config: SearchConfig) -> Any:
+    """The slower checks, reported before the first worker starts; returns the data (loaded here once and
+    sent to each worker)."""
     from training import TrainConfig, load_data
 
     try:
@@ -140,6 +164,8 @@ class _Run:
     workers: dict[int, _Worker] = field(default_factory=dict)
     start_failures: int = 0
     errors: list[str] = field(default_factory=list)
+    storage_lost: bool = False
+    finished: list[optuna.trial.FrozenTrial] = field(default_factory=list)  # this run's settled trials, in order
 
     def trial(self, number: int) -> optuna.trial.FrozenTrial:
         return next(t for t in self.study.get_trials(deepcopy=False) if t.number == number)
@@ -153,8 +179,9 @@ class _Run:
     def pending(self) -> int:
         """Trials that exist or are about to: counted trials that are not WAITING (a launched worker takes
         a waiting retry before it creates a new trial) plus workers that have not started one yet."""
-        counted = sum(counts_toward_target(t) for t in self.study.get_trials(deepcopy=False)
-                      if t.state != TrialState.WAITING)
+        trials = self.study.get_trials(deepcopy=False)
+        retried = retried_numbers(trials)
+        counted = sum(counts_toward_target(t, retried) for t in trials if t.state != TrialState.WAITING)
         return counted + sum(1 for w in self.workers.values() if w.number is None)
 
     def receive(self, w: _Worker) -> None:
@@ -173,6 +200,8 @@ class _Run:
                 self.on_epoch(msg[1], msg[2])
             elif msg[0] == "error":
                 w.error = msg[1]
+            elif msg[0] == "storage":
+                w.error, self.storage_lost = msg[1], True
 
     def finish(self, w: _Worker) -> None:
         """A worker process ended: settle its trial and report it."""
@@ -200,8 +229,16 @@ class _Run:
         if t.state == TrialState.RUNNING:
             liveness.interrupt(self.study, t, f"interrupted: worker process {w.process.pid} {_exit_text(code)}")
         self.report(w.number)
+        t = self.trial(w.number)
+        if t.state == TrialState.COMPLETE and DUPLICATE_OF not in t.user_attrs:
+            self.finished.append(t)
+            verdict = infeasible_verdict(self.config, self.finished[-MAX_INFEASIBLE_RUN:])
+            if verdict:
+                self.errors.append(verdict)
         records = view(self.study).records
         keep_best_checkpoints(records, list(self.config.objectives), self.config.keep_best)
+        weights.keep_only(self.study, best_numbers(records, list(self.config.objectives), self.config.keep_best),
+                          self.config.artifacts_folder)
 
 
 def run_search(config: SearchConfig, on_trial: Callable[[TrialRecord], None] | None = None,
@@ -211,18 +248,18 @@ def run_search(config: SearchConfig, on_trial: Callable[[TrialRecord], None] | N
     is set. ``on_trial`` gets a record when a trial starts, when its candidate is sampled and analysed (both
     state running; the second with params and figures) and when it ends; ``on_epoch``
     gets (trial number, epoch row) after every epoch. Both are called from this thread."""
-    ctx = _context()  # first: the fork server imports torch while the checks below run
+    study = check_fast(config)
+    ctx = _context()  # the fork server imports torch while the data loads
     data = preflight(config)
-    study = create_or_resume(config)
     liveness.reap(study, config.grace)
     cancel = ctx.Event()
     run = _Run(config, study, on_trial, on_epoch)
     url = storage_url(config)
-    devices = _devices(config.device)
-    threads = max(1, _cpus() // config.workers)
+    gpus = resources.gpu_count() if config.device in ("auto", "cuda") else 0
+    workers, _ = resources.cap_workers(config)
+    devices = resources.assign_devices(config.device, workers, gpus)
+    threads = max(1, resources.cpus() // workers)
     t0 = last_reap = time.monotonic()
-    launched = 0
-    base = len(study.get_trials(deepcopy=False))
     try:
         while True:
             if stop is not None and stop.is_set():
@@ -233,20 +270,18 @@ def run_search(config: SearchConfig, on_trial: Callable[[TrialRecord], None] | N
                 last_reap = now
             closed = cancel.is_set() or run.errors or (config.timeout is not None and now - t0 >= config.timeout)
             if not closed:
-                free = [s for s in range(config.workers) if s not in run.workers]
+                free = [s for s in range(workers) if s not in run.workers]
                 pending = run.pending() if free else 0
                 for slot in free:
                     if pending >= config.trials:
                         break
-                    job = WorkerJob(config, data, url, config.seed * 1_000_003 + base + launched,
-                                    devices[slot % len(devices)], threads)
+                    job = WorkerJob(config, data, url, config.seed, devices[slot], threads)
                     reader, writer = ctx.Pipe(duplex=False)
                     proc = ctx.Process(target=worker_main, args=(job, writer, cancel), name=f"search-worker-{slot}",
                                        daemon=False)
                     proc.start()
                     writer.close()
                     run.workers[slot] = _Worker(proc, reader, slot)
-                    launched += 1
                     pending += 1
             if not run.workers:
                 break
@@ -261,10 +296,25 @@ def run_search(config: SearchConfig, on_trial: Callable[[TrialRecord], None] | N
         cancel.set()
         _drain(run)
         raise
+    except StorageUnavailable:
+        cancel.set()
+        _abandon(run)
+        raise
     if run.errors:
-        raise SearchError(run.errors[0])
+        raise (StorageUnavailable if run.storage_lost else SearchError)(run.errors[0])
     liveness.reap(study, config.grace)
     return view(study)
+
+
+def _abandon(run: _Run) -> None:
+    """The storage is gone: stop the workers without recording anything (their trials stay RUNNING and are
+    retried by the next run once their heartbeat is stale or their process is seen gone)."""
+    deadline = time.monotonic() + 10
+    for w in list(run.workers.values()):
+        w.process.join(max(0.0, deadline - time.monotonic()))
+        if w.process.is_alive():
+            w.process.terminate()
+            w.process.join(5)
 
 
 def _drain(run: _Run) -> None:

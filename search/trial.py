@@ -8,7 +8,13 @@ Outcomes (the Optuna state, and what the trial's user attributes say):
 - pruned: PRUNED after an epoch (Optuna pruner, or the MACs-bucket rule in multi-objective studies).
 - failed: FAIL with ``failure`` = the reason (an invalid combination, NaN/Inf loss, an exception); the
   traceback goes to the trial folder's ``error.txt``.
-- interrupted: FAIL with ``interrupted`` (stop, Ctrl-C, SIGTERM); one retry is enqueued (see liveness).
+- interrupted: FAIL with ``interrupted`` (stop, Ctrl-C, SIGTERM, a storage that stopped answering);
+  one retry is enqueued (see liveness).
+- duplicate: ``duplicate_of`` = an earlier trial with the same sampled values. A candidate already
+  finished in the study is never trained again: its result is reused (COMPLETE or PRUNED as the original).
+  One that another trial is training right now ends at once as FAIL, is not counted, and the coordinator
+  samples again. Two trials that sampled the same values at the same instant both notice within an epoch:
+  the lower number trains, the higher one ends as a duplicate.
 """
 
 from __future__ import annotations
@@ -29,11 +35,23 @@ from arch import io
 from arch.errors import ConvSmithError, SpecError
 from arch.search_space import parse_space
 from arch.spec import Spec, dumps
-from search import liveness
-from search.attrs import CURVE, FAILURE, FIGURES, FOLDER, INFEASIBLE, OOM_BYTES, SPEC, TRAIN_SECONDS, TRAIN_STATUS
+from search import liveness, weights
+from search.attrs import (
+    CURVE,
+    DUPLICATE_OF,
+    FAILURE,
+    FIGURES,
+    FOLDER,
+    INFEASIBLE,
+    OOM_BYTES,
+    SPEC,
+    TRAIN_SECONDS,
+    TRAIN_STATUS,
+)
 from search.config import SearchConfig
 from search.pruning import BucketRule
 from search.sampling import suggest
+from search.storage import StorageUnavailable, transient
 
 CURVE_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "elapsed", "train_time", "eval_time")
 LIMIT_FIGURE = {"max_params": "params", "max_macs": "macs", "max_memory": "memory", "max_latency": "latency",
@@ -44,9 +62,38 @@ ADAMW_BYTES_PER_PARAM = 16  # fp32 weight + gradient + two AdamW moments
 class Outcome(Exception):
     """How a trial ends before (or instead of) completing normally."""
 
-    def __init__(self, state: str, reason: str, oom: bool = False) -> None:
+    def __init__(self, state: str, reason: str, oom: bool = False,
+                 twin: optuna.trial.FrozenTrial | None = None) -> None:
         super().__init__(reason)
         self.state, self.reason, self.oom = state, reason, oom  # oom: ran, or would run, out of memory
+        self.twin = twin  # state "duplicate": the trial with the same candidate
+
+
+def find_twin(study: optuna.Study, trial: optuna.Trial, finished: bool = True) -> optuna.trial.FrozenTrial | None:
+    """Another trial with this trial's sampled values: a finished original (``finished``), else a lower-numbered
+    one running with its candidate fully sampled (its spec stored)."""
+    params, running = trial.params, None
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) if finished else (TrialState.RUNNING,)
+    for t in study.get_trials(deepcopy=False, states=states):
+        if t.number == trial.number or DUPLICATE_OF in t.user_attrs or t.params != params:
+            continue
+        if t.state != TrialState.RUNNING:
+            return t
+        if t.number < trial.number and SPEC in t.user_attrs and running is None:
+            running = t
+    return running
+
+
+def _check_twin(study: optuna.Study, trial: optuna.Trial, finished: bool = True) -> None:
+    twin = find_twin(study, trial, finished)
+    if twin is not None:
+        how = "which is running: sampled again" if twin.state == TrialState.RUNNING else "its result reused"
+        raise Outcome("duplicate", f"same candidate as trial {twin.number}, {how}", twin=twin)
+
+
+def may_prune(epoch: int, epochs: int) -> bool:
+    """Pruning stops a trial early; after its final epoch there is nothing left to save."""
+    return epoch < epochs
 
 
 @dataclasses.dataclass
@@ -130,16 +177,26 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> No
         raise
     except optuna.exceptions.UpdateFinishedTrialError:
         return  # another process declared this trial lost (stale heartbeat) and already recorded it
+    except StorageUnavailable:
+        raise  # nothing can be recorded: the trial stays RUNNING and is retried once the storage is back
     except Exception as e:  # an unexpected error in one candidate must not end the study
+        if transient(e):  # the storage failed under the trial: an interruption, retried, not a failure
+            _tell_outcome(study, trial, config, Outcome("interrupted", f"interrupted: storage error: {e}"[:300]),
+                          figures)
+            return
         folder.mkdir(parents=True, exist_ok=True)
         io.write_text(folder / "error.txt", traceback.format_exc())
         _tell_outcome(study, trial, config, Outcome("failed", f"{type(e).__name__}: {e}"), figures)
         return
+    weights.upload(trial, folder, config.artifacts_folder)  # before tell: the artifact is recorded on the trial
     study.tell(trial, values)
 
 
 def _tell_outcome(study: optuna.Study, trial: optuna.Trial, config: SearchConfig, o: Outcome,
                   figures: dict[str, float]) -> None:
+    if o.state == "duplicate":
+        _tell_duplicate(study, trial, config, o.twin)
+        return
     if o.state == "interrupted":
         liveness.interrupt(study, liveness.frozen(study, trial), o.reason)
         return
@@ -156,6 +213,25 @@ def _tell_outcome(study: optuna.Study, trial: optuna.Trial, config: SearchConfig
     study.tell(trial, state=TrialState.FAIL)
 
 
+def _tell_duplicate(study: optuna.Study, trial: optuna.Trial, config: SearchConfig,
+                    twin: optuna.trial.FrozenTrial) -> None:
+    """End a trial whose candidate ``twin`` already holds (see the module docstring)."""
+    trial.set_user_attr(DUPLICATE_OF, twin.number)
+    if twin.state == TrialState.RUNNING:
+        study.tell(trial, state=TrialState.FAIL)
+        return
+    figures = dict(twin.user_attrs.get(FIGURES) or {})
+    trial.set_user_attr(FIGURES, figures)
+    for key in (INFEASIBLE, CURVE):
+        if key in twin.user_attrs:
+            trial.set_user_attr(key, twin.user_attrs[key])
+    _set_constraints(trial, config, figures, OOM_BYTES in twin.user_attrs)
+    if twin.state == TrialState.PRUNED:
+        study.tell(trial, state=TrialState.PRUNED)
+    else:
+        study.tell(trial, list(twin.values))
+
+
 def _run(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, folder: Path,
          figures: dict[str, float]) -> list[float]:
     config = ctx.config
@@ -166,7 +242,8 @@ def _run(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, folder: Pa
     except SpecError as e:
         raise Outcome("failed", f"invalid combination: {e}") from None
     spec = dataclasses.replace(spec, name=f"{config.spec.name[:60]} trial {trial.number}")
-    trial.set_user_attr(SPEC, dumps(spec))
+    trial.set_user_attr(SPEC, dumps(spec))  # marks the candidate as fully sampled (see find_twin)
+    _check_twin(study, trial)
     folder.mkdir(parents=True, exist_ok=True)
     io.write_text(folder / "spec.json", dumps(spec))
     try:
@@ -238,12 +315,13 @@ def _train(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, spec: Sp
                 ctx.emit(("epoch", trial.number, row))
                 if not rec.complete:
                     continue
+                _check_twin(study, trial, finished=False)  # a twin sampled at the same instant: one trains
                 if config.multi:
                     prune = rule is not None and rule.should_prune(study, trial.number, figures["macs"], rec.epoch,
                                                                    rec.val_acc)
                 else:
                     trial.report(rec.val_acc, rec.epoch)
-                    prune = trial.should_prune()
+                    prune = may_prune(rec.epoch, cfg.epochs) and trial.should_prune()
                 if prune:
                     run.close()
                     trial.set_user_attr(TRAIN_SECONDS, rec.elapsed)

@@ -31,3 +31,24 @@ def artifacts() -> Path:
     """Folder for screenshots and reports a person should look at (ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on 127.0.0.1 (tests/pgserver.py): the one .ci/run started, else a fresh one
+    for this session. Skipped where PostgreSQL is not installed, but a failure under CI=true."""
+    from tests.pgserver import DIR_ENV, PgServer
+
+    if os.environ.get(DIR_ENV):
+        yield PgServer.attach(os.environ[DIR_ENV])
+        return
+    server = PgServer()
+    try:
+        server.start()
+    except (RuntimeError, OSError, KeyError) as e:
+        server.stop()
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI needs a PostgreSQL server for the distributed-search tests: {e}")
+        pytest.skip(f"no PostgreSQL server: {e}")
+    yield server
+    server.stop()

@@ -90,19 +90,22 @@ def valid_value(f: Field, unit: dict[str, Any] | None = None) -> st.SearchStrate
         nice = [v for v in (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 6.0) if lo <= v <= hi]
         return st.one_of(st.sampled_from(nice or [lo]), st.floats(lo, hi, allow_nan=False))
     if f.kind == "bool":
-        return st.booleans()
+        return st.one_of(st.none(), st.booleans()) if f.nullable else st.booleans()
     if f.kind == "choice":
         return st.sampled_from(f.choices)
     if f.kind == "block":
         return block_documents(_leaves())
     if f.kind == "overrides":
         return _overrides(unit)
+    if f.kind == "paths":
+        return st.lists(st.lists(block_documents(_leaves()), max_size=2), min_size=1, max_size=3)
     raise AssertionError(f"no strategy for field kind {f.kind}")
 
 
 def invalid_value(f: Field) -> st.SearchStrategy[Any]:
     """A value the field must reject: wrong type, out of range, or an unknown choice."""
     wrong = {"bool": [1, "yes", None], "float": ["3", [], {}, True]}.get(f.kind, ["3", [], {}, [1, 2, 3], 1.5, True])
+    wrong = [w for w in wrong if not (w is None and f.nullable)]
     wrong_type = st.sampled_from(wrong)
     options = [wrong_type]
     if f.kind in ("int", "pair", "float") and f.max is not None:
@@ -132,7 +135,7 @@ def _names() -> list[str]:
 
 def _leaves(names: Sequence[str] | None = None) -> list[str]:
     """Families that hold no block of their own (what a stage may repeat), among ``names``."""
-    return [n for n in names or _names() if all(f.kind != "block" for f in family(n).fields)]
+    return [n for n in names or _names() if all(f.kind not in ("block", "paths") for f in family(n).fields)]
 
 
 @st.composite
@@ -148,11 +151,11 @@ def block_documents(draw: st.DrawFn, names: Sequence[str] | None = None, invalid
     if _rare(draw, 4):
         doc["label"] = draw(st.sampled_from(HOSTILE_TEXT)) if invalid and _rare(draw, 6) else draw(SAFE_TEXT)
     for f in fam.fields:
-        required = f.kind == "block"
+        required = f.kind in ("block", "paths")
         if not (required or draw(st.booleans())):
             continue
         if invalid and _rare(draw, 15):
-            doc[f.name] = draw(invalid_value(f)) if f.kind not in ("block", "overrides") else "oops"
+            doc[f.name] = draw(invalid_value(f)) if f.kind not in ("block", "overrides", "paths") else "oops"
         elif f.kind == "block":
             doc[f.name] = draw(block_documents(_leaves(names) or _leaves()))
         else:

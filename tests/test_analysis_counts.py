@@ -27,10 +27,10 @@ from tests.spec_strategies import valid_specs
 torch.set_num_threads(2)
 
 PER_VALUE = {"relu": 1, "hardtanh": 2, "leaky_relu": 2, "sigmoid": 3, "silu": 4, "gelu": 5, "hardsigmoid": 4,
-             "hardswish": 5, "tanh": 1, "add": 1, "mul": 1}
+             "hardswish": 5, "tanh": 1, "add": 1, "mul": 1, "maximum": 1, "pow": 1, "div": 1}
 FREE = {"view", "t", "detach", "empty", "cat", "_unsafe_view", "dropout", "clone", "alias", "reshape", "flatten",
         "zeros", "empty_like", "as_strided", "expand", "reflection_pad2d", "replication_pad2d", "_pad_circular",
-        "constant_pad_nd", "slice", "narrow", "copy_", "_to_copy", "new_empty"}  # data movement, padding
+        "constant_pad_nd", "slice", "narrow", "copy_", "_to_copy", "new_empty", "squeeze"}  # data movement, padding
 
 
 def _windows(size: int, out: int) -> int:
@@ -73,10 +73,14 @@ class AtenFlops(TorchDispatchMode):
         if name == "avg_pool2d":
             k = args[1] if len(args[1]) == 2 else list(args[1]) * 2
             return numel * k[0] * k[1]
+        if name == "avg_pool3d":  # local response normalisation's window over channels
+            return numel * math.prod(args[1])
         if name in ("_adaptive_avg_pool2d", "adaptive_max_pool2d"):
             x, (oh, ow) = args[0], args[1]
             reads = x.shape[0] * x.shape[1] * _windows(x.shape[2], oh) * _windows(x.shape[3], ow)
             return reads if name == "_adaptive_avg_pool2d" else reads - numel
+        if name == "amax":  # CBAM's maxima: one compare per value read beyond each output's first
+            return args[0].numel() - numel
         if name == "mean":
             return args[0].numel()
         if name in FREE:
@@ -139,7 +143,7 @@ def check(spec: Spec, input_shape: tuple[int, int, int] | None = None, batch: in
     assert t.flops == w.flops
     assert sum(r.macs for r in rep.layers) == t.macs and sum(r.params for r in rep.layers) == t.params
     module_backed = [r for r in rep.layers if r.name in w.shapes]
-    assert len(module_backed) == sum(r.type not in ("add", "mul", "concat") for r in rep.layers)
+    assert len(module_backed) == sum(r.type not in ("add", "mul", "max", "concat") for r in rep.layers)
     for r in module_backed:
         assert w.shapes[r.name] == (batch, *r.out_shape), r.name
         assert w.nbytes[r.name] == r.activation_bytes, r.name

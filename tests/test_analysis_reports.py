@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import analyze, compare, formats, html
+from analysis import analyze, formats, html
 from analysis.records import CONVENTION
 from arch.errors import ConvSmithError, SpecError
 from arch.spec import parse_spec
@@ -84,12 +84,14 @@ def test_html_is_self_contained_and_escaped(artifacts: Path) -> None:
 def test_compare_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str], artifacts: Path) -> None:
     out = tmp_path / "cmp.html"
     refs = ["template:resnet20", "template:mobilenet_mnist", "template:cifar_cnn"]
-    assert main(["compare", *refs, "--input", "3x32x32", "-o", str(out)]) == 0
+    nowhere = ["--runs", str(tmp_path / "none"), "--studies", str(tmp_path / "none")]
+    assert main(["compare", *refs, "--input", "3x32x32", *nowhere, "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     page = out.read_text()
-    assert page.count("<svg") == 1 and "Parameters vs MACs" in page and "ResNet-20" in page
+    assert "Receptive field and jump vs depth" in page and "MACs per stage, aligned by resolution" in page
+    assert "ResNet-20" in page
     (artifacts / "analysis_compare.html").write_text(page)
-    assert main(["compare", *refs, "--input", "3x32x32", "--format", "json"]) == 0
+    assert main(["compare", *refs, "--input", "3x32x32", *nowhere, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [n["name"] for n in data["networks"]] == ["ResNet-20", "MobileNet-MNIST", "CIFAR-CNN"]
     resnet = analyze(load_template("resnet20"))
@@ -97,8 +99,10 @@ def test_compare_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str], art
     stages = data["networks"][0]["stages"]
     assert [s["resolution"] for s in stages] == ["32x32", "16x16", "8x8", "1x1", "flat"]
     assert sum(s["params"] for s in stages) == resnet.totals.params
-    md = compare.markdown([resnet, analyze(load_template("lenet5"))])
-    assert "| params | 272,474 | 61,706 |" in md
+    assert main(["compare", "template:resnet20", "template:lenet5", *nowhere, "--format", "md"]) == 0
+    assert "| parameters | 272,474 | 61,706 |" in capsys.readouterr().out
+    assert main(["compare", "template:resnet20", "template:lenet5"]) == 0  # a terminal table
+    assert "272,474" in capsys.readouterr().out
 
 
 def test_output_file_is_written_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

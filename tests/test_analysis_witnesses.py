@@ -1,10 +1,11 @@
 """Receptive fields and activation memory against what torch actually does.
 
 * Receptive field: an independent gradient probe. Every weight positive, batch norm and activations
-  identity, max / N-max pooling replaced by average pooling of the same geometry, squeeze-excitation
-  gates detached; the gradient of one output unit (all channels) with respect to the input is non-zero
-  exactly on the pixels that unit sees. The probe runs at an input large enough for that unit's whole
-  field to lie inside the image, so the non-zero extent must equal the analytic size and position.
+  identity, max / N-max pooling replaced by average pooling of the same geometry, channel gates
+  (squeeze-excitation, CBAM's channel attention) detached, CBAM's spatial gate followed; the gradient of
+  one output unit (all channels) with respect to the input is non-zero exactly on the pixels that unit
+  sees. The probe runs at an input large enough for that unit's whole field to lie inside the image, so
+  the non-zero extent must equal the analytic size and position.
 * Training memory: the tensors autograd saves (``saved_tensors_hooks``), parameters and buffers
   excluded, counted once per storage.
 * Inference peak: the graph executed op by op with the built model's own modules, each value dropped
@@ -42,8 +43,10 @@ def run_graph(model: nn.Module, graph: Graph, x: torch.Tensor, probe: bool = Fal
         a = node.attrs
         if node.op == "add":
             y = ins[0] + ins[1]
-        elif node.op == "mul":
-            y = ins[0] * (ins[1].detach() if probe else ins[1])
+        elif node.op == "mul":  # the probe does not follow a gate's global context (see analysis.receptive)
+            y = ins[0] * (ins[1].detach() if probe and ins[1].shape[2:] != ins[0].shape[2:] else ins[1])
+        elif node.op == "max":  # either operand may win: the probe follows both
+            y = ins[0] + ins[1] if probe else torch.maximum(ins[0], ins[1])
         elif node.op == "concat":
             y = torch.cat(ins, 1)
         elif probe and node.op in ("bn", "act", "dropout"):
@@ -143,6 +146,8 @@ CASES = {
     "residual": [{"block": "residual", "out": 4, "stride": 2},
                  {"block": "residual", "kind": "bottleneck", "out": 8, "expansion": 2, "stride": 2},
                  {"block": "residual", "out": 8, "stride": [1, 2]}],
+    "CBAM after a strided conv": [{"block": "conv", "out": 8, "stride": 2}, {"block": "cbam", "ratio": 0.25},
+                                  {"block": "cbam", "kernel": 3}],
     "mbconv with SE": [{"block": "inverted_residual", "out": 8, "kernel": 5, "se_ratio": 0.25, "stride": 2},
                        {"block": "stage", "repeat": 2, "unit": {"block": "inverted_residual", "out": 8,
                                                                "kernel": 7, "se_ratio": 0.5}},
@@ -215,11 +220,13 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
     """Bytes autograd saves for backward, once per storage, parameters and buffers excluded."""
     own = {t.untyped_storage().data_ptr() for t in list(model.parameters()) + list(model.buffers())}
     storages: dict[int, int] = {}
+    kept: list[torch.Tensor] = []  # held until the count is done: a freed storage's address can come back
 
     def pack(t: torch.Tensor) -> torch.Tensor:
         s = t.untyped_storage()
         if s.data_ptr() not in own:
             storages[s.data_ptr()] = s.nbytes()
+            kept.append(t)
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
@@ -230,7 +237,7 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
 def peak_live_bytes(model: nn.Module, graph: Graph, x: torch.Tensor) -> int:
     users = graph.consumers()
     remaining = {name: len(u) for name, u in users.items()}
-    peak = 0
+    peak = x.untyped_storage().nbytes()  # the input is alive, also in a network that makes no op (identities)
 
     def step(node, values):  # noqa: ANN001, ANN202
         nonlocal peak

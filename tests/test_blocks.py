@@ -10,7 +10,7 @@ import torch
 
 from arch.builder import FUNCTIONAL, build
 from arch.expand import build_graph, expand_spec
-from arch.graph import Graph
+from arch.graph import Graph, within
 from arch.registry import REGISTRY, families, family
 from arch.spec import FORMAT, Spec, parse_spec
 
@@ -69,7 +69,7 @@ def check_forward(spec: Spec, input_shape: tuple[int, ...] | None = None, batch:
 
 
 def _containers() -> list[str]:
-    return [f.name for f in families() if any(x.kind == "block" for x in f.fields)]
+    return [f.name for f in families() if any(x.kind in ("block", "paths") for x in f.fields)]
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -78,7 +78,10 @@ def _cases() -> list[dict[str, Any]]:
     cases = []
     for fam in families():
         inner = [x.name for x in fam.fields if x.kind == "block"]
-        if not inner:
+        if fam.composite:  # a branch: each leaf on two paths, concatenated
+            cases += [{"block": fam.name, "merge": "concat", "paths": [[{"block": leaf}], [{"block": leaf}]]}
+                      for leaf in leaves]
+        elif not inner:
             cases.append({"block": fam.name})
         for leaf in leaves if inner else ():
             cases.append({"block": fam.name, **{name: {"block": leaf} for name in inner}})
@@ -87,6 +90,7 @@ def _cases() -> list[dict[str, Any]]:
 
 def _id(case: dict[str, Any]) -> str:
     inner = [v["block"] for v in case.values() if isinstance(v, dict)]
+    inner += [b["block"] for v in case.values() if isinstance(v, list) for lane in v for b in lane]
     return case["block"] + "".join(f"-{i}" for i in inner)
 
 
@@ -104,7 +108,7 @@ def test_registry_is_complete_and_consistent() -> None:
         assert fam.title and fam.doc and fam.category
         assert len({f.name for f in fam.fields}) == len(fam.fields)
         for f in fam.fields:
-            if f.kind in ("block", "overrides"):
+            if f.kind in ("block", "overrides", "paths"):
                 continue
             assert f.check(f.default) == (f.default, None) or (f.nullable and f.default is None), (fam.name, f.name)
             assert f.describe()
@@ -122,7 +126,7 @@ def test_family_builds_with_defaults(case: dict[str, Any]) -> None:
             built += 1
         else:
             here = f"body[{len(prefix)}]"
-            assert all(p.path == here or p.path.startswith(here + "[") for p in graph.problems), graph.problems
+            assert all(p.path == here or within(p.path, here) for p in graph.problems), graph.problems
     assert built, f"{case} builds neither on a CxHxW input nor on a flat one"
 
 

@@ -44,6 +44,8 @@ ZOO = parse_spec({
         {"block": "inverted_residual", "out": 16, "expand": 2.0, "se_ratio": 0.25, "activation": "hardswish",
          "se_gate": "hardsigmoid"},
         {"block": "separable", "out": 12, "activation": "gelu"},
+        {"block": "cbam", "ratio": 0.25, "kernel": 3},
+        {"block": "lrn", "size": 3},
         {"block": "se", "ratio": 0.5, "activation": "silu"},
         {"block": "adaptive_pool", "mode": "max", "size": [2, 1]},
         {"block": "flatten"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import textwrap
 
@@ -75,7 +77,7 @@ def test_importing_a_built_spec_gives_the_spec_numbers(spec: Spec) -> None:
     assert direct.receptive_field.jump == imported.receptive_field.jump
     fx_layers = {r.name: r for r in imported.layers}
     for r in direct.layers:
-        if r.type not in ("add", "mul", "concat"):  # function calls keep their fx names
+        if r.type not in ("add", "mul", "max", "concat"):  # function calls keep their fx names
             twin = fx_layers[r.name]
             assert (twin.type, twin.out_shape, twin.params, twin.macs, twin.rf_size, twin.rf_offset) == \
                 (r.type, r.out_shape, r.params, r.macs, r.rf_size, r.rf_offset)
@@ -83,7 +85,8 @@ def test_importing_a_built_spec_gives_the_spec_numbers(spec: Spec) -> None:
 
 
 class Exotic(nn.Module):
-    """Ops the IR has no name for, a layer-scale parameter, a shared module and frozen weights."""
+    """A group norm, a layer-scale parameter, a channels-last mean, a shared module, frozen weights and
+    one op the IR has no name for (a cumulative sum)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -95,28 +98,48 @@ class Exotic(nn.Module):
         self.head.weight.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.act(self.norm(self.conv(x)))
-        y = self.act(y * self.gamma + 1)
+        y = self.act(self.conv(x))
+        y = torch.cumsum(y, dim=1)
+        y = self.act(self.norm(y * self.gamma + 1))
         y = y.permute(0, 2, 3, 1).mean((1, 2))
         return self.head(y)
 
 
-def test_unknown_ops_are_listed_and_counted() -> None:
+def test_unknown_ops_are_listed_and_make_lower_bounds() -> None:
     model = Exotic()
     graph = import_module(model, (3, 16, 16))
     rep = analyze(graph)
-    unknown = [r for r in rep.layers if r.type == "unknown"]
-    assert [r.name for r in unknown] == ["norm", "mul", "add", "permute", "mean"]
-    assert rep.totals.unknown_ops == graph.unknown_ops == [
-        "norm (norm)", "mul (operator.mul)", "add (operator.add)", "permute (Tensor.permute)",
-        "mean (Tensor.mean)"]
+    assert [(r.name, r.type) for r in rep.layers if r.type in ("unknown", "group_norm", "constant", "reduce")] == [
+        ("cumsum", "unknown"), ("gamma", "constant"), ("norm", "group_norm"), ("mean", "reduce")]
+    assert rep.totals.unknown_ops == graph.unknown_ops == ["cumsum (torch.cumsum)"]
     assert rep.totals.params == sum(p.numel() for p in model.parameters())  # GroupNorm and gamma included
-    assert rep.layer("mul").params == 8 and rep.layer("norm").params == 16
+    assert rep.layer("gamma").params == 8 and rep.layer("norm").params == 16 and rep.layer("mul").params == 0
     assert rep.totals.frozen_params == 32 and rep.totals.trainable_params == rep.totals.params - 32
     assert rep.layer("act@1").params == 0 and rep.layer("act@1").type == "act"  # the ReLU called again
-    assert rep.totals.macs == 16 * 16 * 8 * 27 + 8 * 4  # conv and linear only: unknown ops add nothing
-    assert any("could not be mapped" in n and "permute" in n for n in rep.notes)
+    assert rep.totals.macs == 16 * 16 * 8 * 27 + 8 * 4  # the unknown op adds nothing: a lower bound
+    assert rep.layer("norm").rf_whole_input  # group statistics mix every position: global from there on
+    assert rep.totals.lower_bound and any("lower bounds" in n and "cumsum" in n for n in rep.notes)
     assert unused_parameters(model, graph) == 0
+    from analysis import formats, html
+
+    text = formats.table(rep)
+    assert f"MACs ≥ {rep.totals.macs:,}" in text and "LOWER BOUNDS (≥): 1 op(s) could not be counted" in text
+    assert "cumsum (torch.cumsum)" in text
+    data = json.loads(formats.to_json(rep))["totals"]
+    assert data["lower_bound"] is True and "macs" in data["lower_bound_figures"]
+    assert data["unknown_ops"] == ["cumsum (torch.cumsum)"]
+    rows = {row[0]: row for row in csv.reader(io.StringIO(formats.to_csv(rep)))}
+    assert rows["cumsum"][-1].startswith("no: unknown op") and rows["conv"][-1] == "yes"
+    assert "MACs ≥" in formats.markdown(rep) and "LOWER BOUNDS" in formats.markdown(rep)
+    assert "MACs ≥" in html.report(rep) and "LOWER BOUNDS" in html.report(rep)
+
+
+def test_exact_totals_are_not_marked() -> None:
+    rep = analyze(import_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (3, 8, 8)))
+    from analysis import formats
+
+    assert not rep.totals.lower_bound and "≥" not in formats.table(rep) and "LOWER" not in formats.table(rep)
+    assert json.loads(formats.to_json(rep))["totals"]["lower_bound"] is False
 
 
 def test_parameters_of_modules_never_called_are_reported() -> None:
@@ -247,7 +270,7 @@ def test_functional_calls_map_to_ir_ops() -> None:
     rep = analyze(import_module(Functional(), (3, 8, 8)))
     types = [(r.name, r.type) for r in rep.layers]
     assert types == [("conv", "conv"), ("relu", "act"), ("max_pool2d", "maxpool"), ("avg_pool2d", "avgpool"),
-                     ("getitem", "unknown"), ("cat", "concat"), ("mean", "adaptive_avgpool"), ("sigmoid", "act"),
+                     ("getitem", "reshape"), ("cat", "concat"), ("mean", "adaptive_avgpool"), ("sigmoid", "act"),
                      ("mul", "mul"), ("adaptive_avg_pool2d", "adaptive_avgpool"), ("flatten", "flatten"),
                      ("dropout", "dropout")]
     assert rep.layer("avg_pool2d").out_shape == (4, 5, 5)

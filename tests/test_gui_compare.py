@@ -11,7 +11,6 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from analysis import analyze
-from analysis.formats import count
 from arch.builder import build
 from arch.spec import load, parse_spec, save
 from arch.templates import load_template
@@ -81,6 +80,14 @@ def test_compare_networks_and_export_html(qtbot, tmp_path, run_dir, monkeypatch)
     assert len(curves) == 1 and len(curves[0].getData()[0]) == 2
     assert len(tab.scatter.getPlotItem().listDataItems()) == 4 and len(tab.rf.getPlotItem().listDataItems()) == 4
 
+    # the Report view shows the comparative report's sections, the run found by what it builds
+    view = tab.report_view
+    assert [s.key for s in view.sections] == ["summary", "totals", "cost", "rf", "diff", "speed", "reached",
+                                              "pictures", "lints"]
+    assert [len(x.entry.runs) for x in tab.items()] == [0, 0, 0, 1]
+    assert view.body.findChildren(compare_tab.QTableWidget)
+    assert "tiny (trained) is the cheapest" in view.sections[0].parts[0].text
+
     # one HTML file with every network's totals, the curves and the filters
     target = tmp_path / "comparison.html"
     window.dialogs.paths = [str(target)]  # the answer to the save dialog
@@ -89,15 +96,15 @@ def test_compare_networks_and_export_html(qtbot, tmp_path, run_dir, monkeypatch)
     html = target.read_text()
     for label, spec in zip(labels, specs):
         totals = analyze(spec).totals
-        assert label in html and f"{totals.params:,}" in html and f"{count(totals.macs)} ({totals.macs:,})" in html
+        assert label in html and f'<td class="n">{totals.params:,}</td>' in html and f"{totals.macs:,}" in html
     assert "Validation accuracy per epoch" in html and html.count("data:image/png;base64,") == 1
     assert not window.dialogs.errors
 
     # a failing export reports it and leaves the good file as it was
-    def broken(items):
+    def broken(items, path):
         raise RuntimeError("disk on fire")
     good = target.read_bytes()
-    monkeypatch.setattr(compare_tab, "html_report", broken)
+    monkeypatch.setattr(compare_tab, "render_report", broken)
     with qtbot.waitSignal(window.workers.finished, timeout=60_000):
         tab.export_html(target)
     assert target.read_bytes() == good
@@ -110,3 +117,36 @@ def test_compare_networks_and_export_html(qtbot, tmp_path, run_dir, monkeypatch)
     tab.list.item(0).setSelected(True)
     tab.remove_selected()
     assert [n.label for n in tab.networks] == labels[1:] and tab.totals.columnCount() == 4
+
+
+def test_report_view_measures_and_can_be_stopped(qtbot, tmp_path) -> None:
+    """The Report view's button times the networks in a worker (progress shown) and shows the speed section;
+    pressed again it stops the measuring between steps."""
+    window = make_window(qtbot, tmp_path)
+    tab = window.pages_extra.compare
+    window.pages_extra.show(tab)
+    spec_file = tmp_path / "tiny.json"
+    save(parse_spec(SPEC), spec_file)
+    tab.add_file(spec_file)
+    qtbot.waitUntil(lambda: len(tab.items()) == 1, timeout=60_000)
+    view = tab.report_view
+    tab.views.setCurrentWidget(view)
+    speed = next(s for s in view.sections if s.key == "speed")
+    assert speed.parts[0].text.startswith("Not measured")
+    seen: list[str] = []
+    view.progressed.connect(lambda done, total, label: seen.append(label))
+    with qtbot.waitSignal(window.workers.finished, timeout=180_000):
+        qtbot.mouseClick(view.measure_button, Qt.MouseButton.LeftButton)
+        assert view.measure_button.text() == "Stop measuring"
+    entry = tab.items()[0].entry
+    assert {(t.engine, t.batch) for t in entry.timings} == {("PyTorch", 1), ("PyTorch", 64), ("ONNX Runtime", 1),
+                                                             ("ONNX Runtime", 64)}
+    speed = next(s for s in view.sections if s.key == "speed")
+    assert [row[1] for row in speed.parts[0].rows] == ["PyTorch", "ONNX Runtime"] * 2
+    assert "tiny: PyTorch, cpu, batch 1" in seen and view.progress.text().startswith("measured")
+    # stopped before its first step: nothing new is measured
+    with qtbot.waitSignal(window.workers.finished, timeout=60_000):
+        view.toggle_measuring()
+        view.toggle_measuring()
+    assert view.progress.text() == "stopped" and view.measure_button.text() == "Measure latency and memory"
+    assert len(tab.items()[0].entry.timings) == 4  # the earlier figures stay

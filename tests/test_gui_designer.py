@@ -108,7 +108,7 @@ def test_build_a_network_through_the_palette(qtbot, window) -> None:
     rep = analyze(spec)
     # the editor lists every block with its output shape
     rows = editor_rows(window)
-    assert len(rows) == 6 and rows[1].startswith("1  stage x2: residual basic 64")
+    assert len(rows) == 6 and rows[1].startswith("1  stage x1: residual basic 64")  # wrapping keeps the network
     out = window.design.editor.model.item(5, 1).text()
     assert out == "10" == "x".join(map(str, rep.blocks[-1].out_shape))
     # totals: the status bar and the table footer show the engine's figures for the same spec
@@ -127,8 +127,7 @@ def test_build_a_network_through_the_palette(qtbot, window) -> None:
     assert sum(p.numel() for p in model.parameters()) == rep.totals.params
     # the diagram has a box per block, the stage's repeats and the residual branches inside them
     glyphs = window.design.diagram.glyphs
-    assert set(glyphs) == {"body[0]", "body[1]", "body[1][0]", "body[1][1]", "body[2]", "body[3]", "body[4]",
-                           "body[5]"}
+    assert set(glyphs) == {"body[0]", "body[1]", "body[1][0]", "body[2]", "body[3]", "body[4]", "body[5]"}
     residual = glyphs["body[1][0]"].sketch
     assert sum(op[0] == "circle" and op[3] == "+" for op in residual.ops) == 1
     assert any(op[0] == "text" and op[2] == "identity" for op in residual.ops)

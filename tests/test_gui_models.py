@@ -41,8 +41,12 @@ def test_body_edits_are_pure_and_named(resnet18) -> None:
 
 
 def test_wrap_and_unwrap_stage_round_trip(resnet18) -> None:
-    wrapped = edits.wrap_in_stage(resnet18, 0).spec
-    assert wrapped.body[0].block == "stage" and wrapped.body[0].params["unit"] == resnet18.body[0]
+    wrapped = edits.wrap_in_stage(resnet18, 0).spec  # one repeat, the stem's stride moved into "first"
+    stem = wrapped.body[0].params
+    assert wrapped.body[0].block == "stage" and stem["repeat"] == 1 and stem["first"] == {"stride": 2}
+    assert {**stem["unit"].params, **stem["first"]} == resnet18.body[0].params
+    assert [(n.op, n.shape) for n in build_graph(wrapped).nodes] == [(n.op, n.shape) for n in
+                                                                     build_graph(resnet18).nodes]
     unwrapped = edits.unwrap_stage(resnet18, 3).spec  # stage x2 with first stride 2
     assert len(unwrapped.body) == len(resnet18.body) + 1
     assert unwrapped.body[3].params == {"out": 128, "stride": 2}
@@ -142,7 +146,7 @@ def test_branches_come_from_the_graph() -> None:
     info = graph.block("body[5]")
     shown = {n.name for b in inception for part in b for n in part.nodes}
     assert shown == set(info.nodes) - {info.output}  # every op but the concat is on a branch
-    se = Walker(graph := build_graph(load_template("efficientnet_b0"))).structure(graph.block("body[1]"))
+    se = Walker(graph := build_graph(load_template("efficientnet_b0"))).structure(graph.block("body[1][0]"))
     assert [type(i) for i in se] == [Run, Merge, Run]  # depthwise, SE gate (x * gate), projection
     assert [bool(b) for b in se[1].branches] == [False, True]
 

@@ -40,8 +40,10 @@ NAN = {"body[0].out": 8, "body[2].block": "conv", "body[2].conv.kernel": 3, "tra
        "train.optimizer": "sgd", "train.batch_size": 16}
 TOO_BIG = {"body[0].out": 64, "body[2].block": "residual", "train.lr": 0.003, "train.optimizer": "adamw",
            "train.batch_size": 64}
-# A plain space (no NaN, no limit): every trial completes unless it is killed.
-PLAIN = {**SPEC, "search": {"body[0].out": {"choices": [4, 8]}, "body[2].kernel": {"choices": [3, 5]}}}
+# A plain space (no NaN, no limit): every trial completes unless it is killed; the continuous learning rate
+# keeps two trials from sampling the same candidate (which would be reused, not trained).
+PLAIN = {**SPEC, "search": {"body[0].out": {"choices": [4, 8]}, "body[2].kernel": {"choices": [3, 5]},
+                            "train.lr": {"float": [0.002, 0.004], "log": True}}}
 GOOD = {"body[0].out": 8, "body[2].block": "residual", "train.lr": 0.003, "train.optimizer": "adamw",
         "train.batch_size": 64}
 

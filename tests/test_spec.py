@@ -75,9 +75,9 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
 
 
 @pytest.mark.parametrize("doc, expected", [
-    ({"name": "t", "input": [3, 8, 8], "num_classes": 2, "body": []}, "format: missing (expected 'convsmith/1')"),
-    (_doc(format="convsmith/2"), "format: unsupported 'convsmith/2' (this version reads 'convsmith/1')"),
-    (_doc(format=1), "format: unsupported 1 (this version reads 'convsmith/1')"),
+    ({"name": "t", "input": [3, 8, 8], "num_classes": 2, "body": []}, "format: missing (expected 'convsmith/2')"),
+    (_doc(format="convsmith/3"), "format: unsupported 'convsmith/3' (this version reads 'convsmith/1', 'convsmith/2')"),
+    (_doc(format=1), "format: unsupported 1 (this version reads 'convsmith/1', 'convsmith/2')"),
     ({"format": FORMAT, "input": [3, 8, 8], "num_classes": 2, "body": []}, "name: missing"),
     (_doc(input=[3, 8]), "input: must be [channels, height, width] (got [3, 8])"),
     (_doc(input=[3, 0, 8]), "input[1]: must be in [1, 16384] (got 0)"),

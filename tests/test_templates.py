@@ -20,7 +20,9 @@ from tests.test_blocks import check_forward, randomise_bn_stats, run_checked
 torch.set_num_threads(2)
 
 EXPECTED = {"lenet5", "alexnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet34", "resnet50", "mobilenet_v2",
-            "efficientnet_b0", "resnet20", "mobilenet_mnist", "cifar_cnn"}
+            "efficientnet_b0", "resnet20", "mobilenet_mnist", "cifar_cnn",
+            "resnet101", "resnet152", "mobilenet_v1", "vgg16_bn", "lenet5_original", "alexnet_original", "zfnet",
+            "densenet121", "resnext50_32x4d", "inception_v3", "inception_naive", "inception_reduced"}
 
 # torchvision constructors; googlenet: no auxiliary heads, torchvision's own initialisation
 TORCHVISION: dict[str, Callable[[], torch.nn.Module]] = {
@@ -31,6 +33,12 @@ TORCHVISION: dict[str, Callable[[], torch.nn.Module]] = {
     "mobilenet_v2": torchvision.models.mobilenet_v2,
     "googlenet": lambda: torchvision.models.googlenet(aux_logits=False, init_weights=True),
     "efficientnet_b0": torchvision.models.efficientnet_b0,
+    "resnet101": torchvision.models.resnet101,
+    "resnet152": torchvision.models.resnet152,
+    "vgg16_bn": torchvision.models.vgg16_bn,
+    "densenet121": torchvision.models.densenet121,
+    "resnext50_32x4d": torchvision.models.resnext50_32x4d,
+    "inception_v3": lambda: torchvision.models.inception_v3(aux_logits=False, init_weights=True),
 }
 
 
@@ -57,7 +65,9 @@ def test_template_builds_and_runs(name: str) -> None:
     check_forward(spec, small if build_graph(spec, small).ok else None, batch=1)
 
 
-PARAMS = {"resnet18": 11_689_512, "resnet50": 25_557_032}  # the figures quoted in the issue
+PARAMS = {"resnet18": 11_689_512, "resnet50": 25_557_032,  # the figures quoted in the issues
+          "resnet101": 44_549_160, "resnet152": 60_192_808, "vgg16_bn": 138_365_992,
+          "densenet121": 7_978_856, "resnext50_32x4d": 25_028_904, "inception_v3": 23_834_568}
 
 
 @pytest.mark.parametrize("name", list(TORCHVISION))
@@ -83,7 +93,7 @@ def test_torchvision_fidelity(name: str) -> None:
     count = sum(p.numel() for p in ours.parameters())
     assert count == sum(p.numel() for p in ref.parameters())
     assert count == PARAMS.get(name, count)
-    side = 224 if name in ("alexnet", "vgg16") else 64
+    side = 224 if name in ("alexnet", "vgg16", "vgg16_bn") else 96 if name == "inception_v3" else 64
     x = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(1))
     mine = run_checked(ours, expand_spec(spec, (3, side, side)), x)  # also every block's shape, no NaN
     with torch.no_grad():
@@ -115,3 +125,43 @@ def test_templates_cli_json(capsys) -> None:
         assert r["output"] == [spec.num_classes] and r["blocks"] == len(spec.body)
     assert main(["templates"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == len(names())
+
+
+def test_published_figures_of_the_cited_architectures() -> None:
+    """MobileNet v1: 569M mult-adds and 4.2M params at 224 (Howard et al. 2017, Table 1 / 8; 4,231,976
+    trainable in Keras' MobileNet); LeNet-5 as published: tanh, average-pool subsampling, C5 a conv to 1x1."""
+    from analysis.engine import analyze
+
+    r = analyze(load_template("mobilenet_v1"))
+    assert round(r.totals.macs / 1e6) == 569 and r.totals.params == 4_231_976
+    lenet = load_template("lenet5_original")
+    graph = expand_spec(lenet)
+    assert graph.node("body.4.conv").shape == (120, 1, 1)
+    assert {n.attrs["fn"] for n in graph.nodes if n.op == "act"} == {"tanh"}
+    assert {n.op for n in graph.nodes if n.op.endswith("pool")} == {"avgpool"}
+
+
+def test_original_alexnet_and_zfnet_as_published() -> None:
+    """AlexNet 2012: two groups, LRN, 60,965,224 params (the paper's "60 million"); ZFNet: the feature map
+    sizes of Zeiler and Fergus' Fig. 3 (110, 55, 26, 13, 13, 13, 6)."""
+    from analysis.engine import analyze
+
+    alex = analyze(load_template("alexnet_original"))
+    assert alex.totals.params == 60_965_224
+    groups = [n.attrs["groups"] for n in alex.graph.nodes if n.op == "conv"]
+    assert groups == [1, 2, 1, 2, 2] and sum(n.op == "lrn" for n in alex.graph.nodes) == 2
+    zf = analyze(load_template("zfnet"))
+    sizes = [r.out_shape[1] for r in zf.layers if r.type in ("conv", "maxpool")]
+    assert sizes == [110, 55, 26, 13, 13, 13, 13, 6]
+
+
+def test_lrn_is_the_papers_formula() -> None:
+    """b = a / (k + alpha_paper * sum over n neighbouring channels of a^2)^beta with the paper's alpha 1e-4
+    on the sum: torch's alpha (on the mean) is 5e-4 for n = 5, as the templates write it."""
+    model = build(load_template("alexnet_original")).eval()
+    lrn = model.body[1].lrn
+    a = torch.randn(1, 12, 3, 3, generator=torch.Generator().manual_seed(0)) * 10
+    sq = torch.nn.functional.pad(a * a, (0, 0, 0, 0, 2, 2))
+    sums = torch.stack([sq[:, c:c + 5].sum(1) for c in range(12)], 1)
+    expected = a / (2.0 + 1e-4 * sums) ** 0.75
+    assert torch.allclose(lrn(a), expected, atol=1e-5)

@@ -10,6 +10,9 @@ from training.errors import ConfigError
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# options that have an effect only while another option has one of some values (the GUI greys them)
+ONLY_WITH: dict[str, tuple[str, tuple[str, ...]]] = {"momentum": ("optimizer", ("sgd",)),
+                                                     "nesterov": ("optimizer", ("sgd",))}
 
 
 @dataclass
@@ -41,6 +44,15 @@ class TrainConfig:
     log_every: int = 10                 # steps between StepRecords (each one reads the loss back: a sync)
     snapshot_every: float | None = None  # seconds between SnapshotRecords (filters, feature maps, ERF)
     snapshot_layer: str | None = None   # conv layer to snapshot; None: the first
+
+    def no_effect(self, name: str) -> str | None:
+        """Why option ``name`` changes nothing with the other options as they are (``ONLY_WITH``), or None."""
+        if name not in ONLY_WITH:
+            return None
+        other, active = ONLY_WITH[name]
+        value = getattr(self, other)
+        return None if value in active else f"no effect with {other} {value}: used only with {other} " + " or ".join(
+            active)
 
     def problems(self) -> list[str]:
         """Every invalid option, as 'name: why' (empty when the config is usable)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from training.adaptation import shape_notes
 from training.augment import Normalizer, random_crop, random_flip
 from training.device import pick_device
 from training.errors import DataError
@@ -167,15 +168,11 @@ class Data:
             return self
         if shape in self._adapt_cache:
             return self._adapt_cache[shape]
-        (c, h, w), (c0, h0, w0) = shape, self.input_shape
+        (c, h, w), c0 = shape, self.input_shape[0]
         if c != c0 and {c, c0} != {1, 3}:
             raise DataError(f"{self.source}: the network takes {c} channels but the images have {c0}; "
                             "only 1 <-> 3 channel conversion is supported")
-        notes = []
-        if c != c0:
-            notes.append("grayscale -> RGB (gray replicated)" if c == 3 else "RGB -> grayscale (luma)")
-        if (h, w) != (h0, w0):
-            notes.append(f"resized {h0}x{w0} -> {h}x{w} (bilinear)")
+        notes = shape_notes(shape, self.input_shape)
         if self.streamed:
             def restream(s: FolderSplit) -> FolderSplit:
                 return FolderSplit(FolderImages(s.images.files, s.images.labels, (h, w), c), s.workers)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from arch.spec import Spec, dumps
+from training.adaptation import class_note
 from training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.data import Data
@@ -73,7 +74,7 @@ def _build(source: Spec | nn.Module, data: Data, seed: int) -> tuple[nn.Module, 
     if isinstance(source, Spec):
         spec = source
         if spec.num_classes != data.num_classes:
-            notes.append(f"num_classes {spec.num_classes} -> {data.num_classes} (the data's classes)")
+            notes.append(class_note(spec.num_classes, data.num_classes))
             spec = replace(spec, num_classes=data.num_classes)
         from arch.builder import build
 

@@ -45,7 +45,8 @@ class Conv(BlockFamily):
     doc = "A 2-d convolution, optionally followed by batch norm and an activation."
     fields = conv_fields() + (
         Field("groups", "int", 1, "channel groups (= input channels for depthwise)", min=1, max=F.MAX_CHANNELS),
-        Field("bias", "bool", False, "learn a bias (wasted when batch norm follows)"),
+        Field("bias", "bool", None, "learn a bias (null: yes without normalisation, as nn.Conv2d; "
+              "none before batch norm, which cancels it)", nullable=True),
         F.norm(),
         F.activation(),
     )
@@ -66,4 +67,4 @@ class Conv(BlockFamily):
 
     def expand(self, e, cfg, x):
         return e.conv_unit(x, "", cfg.out, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, cfg.groups,
-                           cfg.norm, cfg.activation, bias=cfg.bias, padding_mode=cfg.padding_mode)
+                           cfg.norm, cfg.activation, bias=cfg.bias, padding_mode=cfg.padding_mode)  # None: auto

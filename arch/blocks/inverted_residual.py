@@ -26,11 +26,13 @@ class InvertedResidual(BlockFamily):
         F.activation("relu6"),
         Field("se_ratio", "float", 0.0, "squeeze-excitation width / input width (0: no SE)", min=0.0, max=1.0),
         Field("se_gate", "choice", "sigmoid", "squeeze-excitation gate", choices=F.GATES),
+        Field("attention", "choice", "se", "what se_ratio > 0 adds after the depthwise conv: squeeze-excitation "
+              "or CBAM (channel + spatial attention, hidden width in * se_ratio)", choices=("se", "cbam")),
         Field("skip", "bool", True, "use the skip connection when the shapes allow it"),
     )
 
     def summary(self, cfg: Any) -> str:
-        se = f", se {cfg.se_ratio:g}" if cfg.se_ratio > 0 else ""
+        se = f", {cfg.attention} {cfg.se_ratio:g}" if cfg.se_ratio > 0 else ""
         return f"inverted residual x{cfg.expand:g} {kxk(cfg.kernel)}/{cfg.stride}, {cfg.out}{se}"
 
     def expand(self, e, cfg, x):
@@ -40,7 +42,9 @@ class InvertedResidual(BlockFamily):
         if hidden != cin:
             y = e.conv_unit(x, "expand", hidden, 1, activation=act)
         y = e.conv_unit(y, "dw", hidden, cfg.kernel, cfg.stride, groups=hidden, activation=act)
-        if cfg.se_ratio > 0:
+        if cfg.se_ratio > 0 and cfg.attention == "cbam":
+            y = e.cbam(y, "cbam", max(1, int(cin * cfg.se_ratio)), 7)
+        elif cfg.se_ratio > 0:
             y = e.se(y, "se", max(1, int(cin * cfg.se_ratio)), act, cfg.se_gate)
         y = e.conv_unit(y, "project", cfg.out, 1, activation="none")
         if cfg.skip and as_pair(cfg.stride) == (1, 1) and cin == cfg.out:

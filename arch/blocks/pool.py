@@ -21,7 +21,8 @@ class Pool(BlockFamily):
         Field("stride", "pair", None, "step between windows (null: the kernel size)", min=1, max=31, nullable=True),
         Field("padding", "pair", 0, "implicit padding on each side (at most half the kernel)", min=0, max=15),
         Field("ceil_mode", "bool", False, "round the output size up (a last partial window)"),
-        Field("n", "int", 2, "nmax only: how many of the largest values are averaged", min=1, max=961),
+        Field("n", "int", 2, "nmax only: how many of the largest values are averaged", min=1, max=961,
+              when=("mode", ("nmax",))),
     )
 
     def check(self, cfg: Any) -> list[tuple[str, str]]:

@@ -17,15 +17,18 @@ class Residual(BlockFamily):
     multipath = True
     doc = ("ResNet block. basic: 3x3 -> 3x3; bottleneck: 1x1 -> 3x3 -> 1x1 with out/expansion channels "
            "inside (stride on the 3x3, ResNet v1.5). The shortcut is the identity, or a 1x1 conv + BN "
-           "projection when the stride or the width changes.")
+           "projection when the stride or the width changes; shortcut none makes it the plain block (no add).")
     fields = (
         Field("kind", "choice", "basic", "basic or bottleneck", choices=("basic", "bottleneck")),
         F.out_channels(64),
         Field("stride", "pair", 1, "stride of the block", min=1, max=4),
-        Field("expansion", "int", 4, "bottleneck: out / inner width", min=1, max=16),
+        Field("expansion", "int", 4, "bottleneck: out / inner width", min=1, max=16,
+              when=("kind", ("bottleneck",))),
         Field("groups", "int", 1, "groups of the 3x3 (ResNeXt)", min=1, max=F.MAX_CHANNELS),
-        Field("shortcut", "choice", "auto", "auto: projection only when needed; projection: always",
-              choices=("auto", "projection")),
+        Field("shortcut", "choice", "auto", "auto: projection only when needed; projection: always; "
+              "none: no shortcut (the plain block with the same layers)", choices=("auto", "projection", "none")),
+        F.attention(),
+        F.attention_ratio(),
         F.activation(),
     )
 
@@ -40,10 +43,14 @@ class Residual(BlockFamily):
 
     def summary(self, cfg: Any) -> str:
         inner = f" ({cfg.out // cfg.expansion}x{cfg.expansion})" if cfg.kind == "bottleneck" else ""
-        return f"residual {cfg.kind} {cfg.out}{inner} /{by(cfg.stride)}"
+        plain = ", no shortcut" if cfg.shortcut == "none" else ""
+        att = f", {cfg.attention}" if cfg.attention != "none" else ""
+        return f"residual {cfg.kind} {cfg.out}{inner} /{by(cfg.stride)}{att}{plain}"
 
     @staticmethod
     def needs_projection(cfg: Any, in_channels: int) -> bool:
+        if cfg.shortcut == "none":
+            return False
         return cfg.shortcut == "projection" or as_pair(cfg.stride) != (1, 1) or in_channels != cfg.out
 
     def expand(self, e, cfg, x):
@@ -56,6 +63,9 @@ class Residual(BlockFamily):
             y = e.act(e.bn(e.conv(x, "conv1", inner, 1), "bn1"), "act1", act)
             y = e.act(e.bn(e.conv(y, "conv2", inner, 3, cfg.stride, groups=cfg.groups), "bn2"), "act2", act)
             y = e.bn(e.conv(y, "conv3", cfg.out, 1), "bn3")
+        y = e.attention(y, cfg.attention, cfg.attention_ratio, act)
+        if cfg.shortcut == "none":
+            return e.act(y, "act", act)
         s = x
         if self.needs_projection(cfg, x.channels):
             s = e.bn(e.conv(x, "shortcut.conv", cfg.out, 1, cfg.stride, padding=0), "shortcut.bn")

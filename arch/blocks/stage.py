@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from arch.fields import Field
 from arch.registry import REGISTRY, BlockFamily, register
+
+
+def repeats(n: int, depth_mult: float) -> int:
+    """Repeats under a depth multiplier: ceil(n * depth_mult) in floating point, exactly as torchvision."""
+    return n if depth_mult == 1.0 else max(1, math.ceil(n * depth_mult))
 
 
 @register
@@ -24,13 +30,14 @@ class Stage(BlockFamily):
     def check(self, cfg: Any) -> list[tuple[str, str]]:
         return [] if cfg.unit is not None else [("unit", "missing (the block to repeat)")]
 
-    def units(self, cfg: Any) -> list[Any]:
-        """The block spec of every repeat, ``first`` merged into the first one."""
+    def units(self, cfg: Any, depth_mult: float = 1.0) -> list[Any]:
+        """The block spec of every repeat, ``first`` merged into the first one; the spec's depth multiplier
+        makes ceil(repeat * depth_mult) repeats (torchvision's EfficientNet rounding)."""
         from arch.spec import BlockSpec
 
         first = cfg.first or {}
         head = BlockSpec(cfg.unit.block, {**cfg.unit.params, **first}, cfg.unit.label) if first else cfg.unit
-        return [head] + [cfg.unit] * (cfg.repeat - 1)
+        return [head] + [cfg.unit] * (repeats(cfg.repeat, depth_mult) - 1)
 
     def summary(self, cfg: Any) -> str:
         unit = REGISTRY[cfg.unit.block]
@@ -39,6 +46,6 @@ class Stage(BlockFamily):
 
     def expand(self, e, cfg, x):
         path, module = e.scope.path, e.scope.module
-        for i, unit in enumerate(self.units(cfg)):
+        for i, unit in enumerate(self.units(cfg, e.ctx.depth_mult)):
             x = e.block(unit, x, f"{path}[{i}]", f"{module}.{i}")
         return x

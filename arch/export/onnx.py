@@ -29,13 +29,24 @@ def missing_packages() -> list[str]:
     return missing
 
 
-def render(spec: Spec, input_shape: tuple[int, int, int] | None = None,
-           weights: Mapping[str, torch.Tensor] | None = None) -> bytes:
+def _require() -> None:
+    """Tell the user how to install what the exporter needs, before any work is done."""
     missing = missing_packages()
     if missing:
         raise ConvSmithError(f"ONNX export needs the {' and '.join(missing)} package"
                              f"{'s' if len(missing) > 1 else ''}: pip install 'convsmith[onnx]'")
+
+
+def render(spec: Spec, input_shape: tuple[int, int, int] | None = None,
+           weights: Mapping[str, torch.Tensor] | None = None) -> bytes:
+    _require()
     model, example = model_and_input(spec, input_shape, weights)
+    return module_bytes(model, example)
+
+
+def module_bytes(model: torch.nn.Module, example: torch.Tensor) -> bytes:
+    """Any eval-mode module as ONNX (the same opset, names and dynamic batch axis as a spec's export)."""
+    _require()
     try:
         with quiet():
             program = torch.onnx.export(model, (example,), dynamo=True, opset_version=OPSET,

@@ -88,12 +88,16 @@ def _literal(value: Any) -> str:
 def _call(node: Node) -> str:
     """``nn.Conv2d(3, 64, 7, stride=2, ...)``: the builder's arguments, those equal to torch's defaults left out."""
     cls, args, kwargs = module_spec(node)
-    ctor = cls if cls == "NMaxPool2d" else f"nn.{cls}"
+    ctor = cls if hasattr(ops, cls) else f"nn.{cls}"
     defaults = inspect.signature(getattr(ops, cls, None) or getattr(torch.nn, cls)).parameters
     parts = [_literal(a) for a in args]
     parts += [f"{k}={_literal(v)}" for k, v in kwargs.items()
               if k not in defaults or type(defaults[k].default) is not type(v) or defaults[k].default != v]
     return f"{ctor}({', '.join(parts)})"
+
+
+# ConvSmith's own modules, by the op that uses them: their source is copied into a file that needs them.
+OWN_MODULES = {"nmaxpool": ops.NMaxPool2d, "channel_gate": ops.ChannelGate, "spatial_gate": ops.SpatialGate}
 
 
 # ------------------------------------------------------------------------------------ block classes
@@ -107,10 +111,16 @@ class _Body:
 
 
 def _local(info: BlockInfo, node: Node) -> str:
+    """The node's path below its block; parts are identifiers, or indices of a branch's paths."""
     local = node.name[len(info.module) + 1:]
-    if not all(_is_name(part) for part in local.split(".")):
+    if not all(_is_name(part) or part.isdecimal() for part in local.split(".")):
         raise ValueError(f"node {node.name} of {info.path} does not have an identifier path")
     return local
+
+
+def _attr(parts: list[str]) -> str:
+    """``self.paths["1"]["0"].conv``: names as attributes, path indices as ModuleDict keys."""
+    return "self" + "".join(f'["{p}"]' if p.isdecimal() else f".{p}" for p in parts)
 
 
 def _init_lines(info: BlockInfo, nodes: list[Node]) -> list[str]:
@@ -124,8 +134,9 @@ def _init_lines(info: BlockInfo, nodes: list[Node]) -> list[str]:
             parent = ".".join(parts[:i])
             if parent not in made:
                 made.add(parent)
-                lines.append(f"self.{parent} = nn.Module()")
-        lines.append(f"self.{'.'.join(parts)} = {_call(n)}")
+                container = "nn.ModuleDict()" if parts[i].isdecimal() else "nn.Module()"
+                lines.append(f"{_attr(parts[:i])} = {container}")
+        lines.append(f"{_attr(parts)} = {_call(n)}")
     return lines
 
 
@@ -148,9 +159,10 @@ def _forward_lines(info: BlockInfo, nodes: list[Node]) -> tuple[list[str], str]:
         local = _local(info, n)
         ins = [var[name if name in own else "input"] for name in n.inputs]
         first = n.inputs[0] if n.inputs[0] in own else "input"
-        here = local.split(".")[0] if "." in local else ""
+        parts = local.split(".")
+        here = f"path{parts[1]}" if parts[0] == "paths" and len(parts) > 2 else parts[0] if len(parts) > 1 else ""
         dies = last_use[first] == i and first != info.output and ins.count(ins[0]) == 1
-        if dies and (group[ins[0]] == here or n.op in ("add", "mul")):  # x * gate, a + b continue x, a
+        if dies and (group[ins[0]] == here or n.op in ("add", "mul", "max")):  # x * gate, a + b continue x, a
             target = ins[0]
         else:
             target = _fresh(here if _is_name(here) else "y", taken)
@@ -159,10 +171,12 @@ def _forward_lines(info: BlockInfo, nodes: list[Node]) -> tuple[list[str], str]:
             expr = f"{ins[0]} + {ins[1]}"
         elif n.op == "mul":
             expr = f"{ins[0]} * {ins[1]}"
+        elif n.op == "max":
+            expr = f"torch.maximum({ins[0]}, {ins[1]})"
         elif n.op == "concat":
             expr = f"torch.cat([{', '.join(ins)}], 1)"
         else:
-            expr = f"self.{local}({ins[0]})"
+            expr = f"{_attr(local.split('.'))}({ins[0]})"
         lines.append(f"{target} = {expr}")
         var[n.name] = target
     return lines, var.get(info.output, "x")
@@ -213,7 +227,10 @@ def _header(spec: Spec, graph: Graph, model: str, params: int, module: str | Non
         f"    out = model({batch})",
         "",
         "The state_dict keys equal those of the ConvSmith-built model, so weights trained in ConvSmith",
-        "load directly: model.load_state_dict(torch.load(PATH, weights_only=True)).",
+        "load directly, from a saved state_dict or a run's best.pt / final.pt (which keep it under",
+        "'state_dict'):",
+        "    state = torch.load(PATH, weights_only=True)",
+        "    model.load_state_dict(state.get('state_dict', state))",
         "This file needs only torch.",
     ]
     wrapped = [part for line in lines for part in _wrap(line, LINE, "    ")]
@@ -242,7 +259,8 @@ def render(spec: Spec, input_shape: tuple[int, int, int] | None = None, module: 
     counts: dict[str, int] = {}
 
     def class_for(info: BlockInfo) -> str:
-        body = _body(info, [nodes[n] for n in info.nodes])
+        own = graph.subtree_nodes(info) if family(info.family).composite else [nodes[n] for n in info.nodes]
+        body = _body(info, own)
         if body not in classes:
             base = class_name(family(info.family).title.split(" (")[0], "Block")
             counts[base] = counts.get(base, 0) + 1
@@ -251,7 +269,7 @@ def render(spec: Spec, input_shape: tuple[int, int, int] | None = None, module: 
 
     def entries(info: BlockInfo, indent: int) -> list[str]:
         note = f"{info.path}" + (f" [{info.label}]" if info.label else "") + f" {info.summary}"
-        kids = children.get(info.path)
+        kids = None if family(info.family).composite else children.get(info.path)
         if not kids:
             return [_entry(indent, f"{class_for(info)}(),", note)]
         inner = [line for kid in kids for line in entries(kid, indent + 4)]
@@ -263,15 +281,15 @@ def render(spec: Spec, input_shape: tuple[int, int, int] | None = None, module: 
     while model in taken:
         model += "Net"
     needs_nmax = any(n.op == "nmaxpool" for n in graph.nodes)
+    own = [c for op, c in OWN_MODULES.items() if any(n.op == op for n in graph.nodes)]  # copied verbatim
     imports = []
-    if needs_nmax or any(n.op == "concat" for n in graph.nodes):
+    if own or any(n.op in ("concat", "max") for n in graph.nodes):
         imports.append("import torch")
     if needs_nmax:
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
     parts = [_header(spec, graph, model, params, module), "\n".join(imports)]
-    if needs_nmax:
-        parts.append(inspect.getsource(ops.NMaxPool2d).rstrip())
+    parts += [inspect.getsource(c).rstrip() for c in own]
     parts += [_class_source(name, body) for body, name in classes.items()]
     model_lines = [f"class {model}(nn.Module):",
                    _docstring(f"{spec.name}: input {fmt_shape(graph.input_shape)}, output "
