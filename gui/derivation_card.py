@@ -36,6 +36,7 @@ class DerivationCard(QWidget):
         self.hub = hub
         self.report: Report | None = None
         self._stale = True
+        self._on_screen = True
         self._html = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -56,6 +57,12 @@ class DerivationCard(QWidget):
         self.report = evaluation.shown if evaluation is not None else None
         self.show_block(self.hub.selection)
 
+    def set_on_screen(self, on: bool) -> None:
+        """Told by the dock: a tabbed dock behind another tab stays isVisible() but is not on screen."""
+        self._on_screen = on
+        if on and self._stale:
+            self.show_block(self.hub.selection)
+
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         if self._stale:
@@ -66,7 +73,7 @@ class DerivationCard(QWidget):
 
         A hidden card (its dock tab not raised) only notes that it is stale: laying out its HTML on every
         edit would cost the designer most of a frame for nothing on screen."""
-        self._stale = not self.isVisible()
+        self._stale = not (self.isVisible() and self._on_screen)
         if self._stale:
             return
         current = self.layer.currentData()
@@ -120,5 +127,6 @@ def install(page: Any, hub: Hub) -> DerivationCard:
     page.addDockWidget(page.dockWidgetArea(page.docks["rf"]), dock)
     page.tabifyDockWidget(page.docks["rf"], dock)
     page.docks["derivation"] = dock
+    dock.visibilityChanged.connect(card.set_on_screen)
     page.analysis.layer_chosen.connect(card.set_layer)
     return card

@@ -46,6 +46,12 @@ def test_derivation_card_follows_selection(qtbot, tmp_path, artifacts) -> None:
     assert card.layer.currentData() == "body.2.conv"
     window.design.docks["derivation"].show()
     qtbot.waitUntil(lambda: card.layer.currentData() == "body.3.pool")
+    window.design.docks["rf"].raise_()  # behind another tab of its dock area: not on screen, so it waits
+    qtbot.waitUntil(lambda: not card._on_screen)
+    window.hub.select("body[4]")
+    assert card.layer.currentData() == "body.3.pool"
+    window.design.docks["derivation"].raise_()
+    qtbot.waitUntil(lambda: card.layer.currentData() == "body.4.conv")
     window.design.resizeDocks([window.design.docks["derivation"]], [600], Qt.Orientation.Horizontal)
     qtbot.wait(50)
     path = artifacts / "derivation_card.png"
