@@ -409,6 +409,12 @@ def transfer_weights(source: nn.Module, built: nn.Module, mapping: dict[str, str
 def check_spec(result: ImportResult, what: str) -> Spec:
     """The spec of a successful import, or ConvSmithError listing every problem (one per line)."""
     if result.spec is None:
+        by_reason: dict[str, list[str]] = {}  # one line per reason: a shuffle in every block is one line, not 87
+        for problem in result.problems:
+            module, _, why = problem.partition(": ")
+            by_reason.setdefault(why, []).append(module)
+        lines = [f"{why} ({', '.join(mods[:8])}{f' and {len(mods) - 8} more' if len(mods) > 8 else ''})"
+                 for why, mods in by_reason.items()]
         raise ConvSmithError(f"{what} cannot be written as a spec exactly ({len(result.problems)} module(s)):\n  "
-                             + "\n  ".join(result.problems))
+                             + "\n  ".join(lines))
     return result.spec
