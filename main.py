@@ -12,7 +12,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = ("arch.cli", "arch.scale_cli", "arch.import_cli", "analysis.cli", "analysis.explain_cli",
-                   "training.cli", "search.cli", "search.compare_cli", "gui.cli")
+                   "training.cli", "training.inspect_cli", "search.cli", "search.compare_cli", "gui.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

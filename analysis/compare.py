@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from analysis.formats import count, grid, hw, nbytes, rf_text
+from analysis.formats import grid
 from analysis.records import CONVENTION, Report
+from analysis.units import count, hw, nbytes, rf_text
+from arch.dims import dims
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def stages(r: Report) -> list[Stage]:
 
 
 TOTALS: list[tuple[str, Callable[[Report], str]]] = [
-    ("input", lambda r: "x".join(map(str, r.input_shape))),
+    ("input", lambda r: dims(r.input_shape)),
     ("params", lambda r: f"{r.totals.params:,}"),
     ("trainable params", lambda r: f"{r.totals.trainable_params:,}"),
     ("MACs", lambda r: f"{count(r.totals.macs)} ({r.totals.macs:,})"),

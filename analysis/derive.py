@@ -23,9 +23,10 @@ from typing import Any
 from analysis.memory import DTYPE_BYTES
 from analysis.receptive import num
 from analysis.records import LayerRecord, Report
-from analysis.rules import adaptive_windows
 from arch.errors import ConvSmithError
 from arch.graph import Node, fmt_shape
+from arch.op_counts import adaptive_windows
+from arch.op_table import OPS, RfRule
 from arch.shapes import conv_out, pixels_dropped, pool_out, rows_left_over
 
 AXES = ("H", "W")
@@ -199,7 +200,8 @@ def _field_of(report: Report, name: str) -> Rf:
     if name == "input":
         return ((1, 1), (1, 1), (0, 0), False)
     r = report.layer(name)
-    return (tuple(r.rf_size), tuple(r.rf_jump), tuple(r.rf_offset), r.rf_whole_input)
+    (sh, sw), (jh, jw), (oh, ow) = r.rf_size, r.rf_jump, r.rf_offset
+    return ((sh, sw), (jh, jw), (oh, ow), r.rf_whole_input)
 
 
 def _rf_steps(report: Report, node: Node) -> tuple[list[Step], list[str]]:
@@ -207,37 +209,33 @@ def _rf_steps(report: Report, node: Node) -> tuple[list[Step], list[str]]:
     ins = [_field_of(report, i) for i in node.inputs]
     if op == "channel_gate":
         return _same(*_whole(report)[:3], "a channel gate from global average and max: the whole input"), []
-    if (op in WINDOWS or op == "spatial_gate") and not ins[0][3]:
+    rule = OPS[op]
+    window = rule.window  # the op table's geometry: conv, pools, the spatial gate's k x k conv
+    if window is not None and not ins[0][3]:
         (r, j, c, _), = ins
-        if op == "spatial_gate":  # a k x k conv, stride 1, padding k // 2 over the channel mean and max
-            k, lead = (a["kernel"],) * 2, (a["kernel"] // 2,) * 2
-            a = {**a, "stride": (1, 1)}
-        else:
-            k = a["kernel"]
-            lead = (a["pads"][0], a["pads"][2]) if op == "conv" else a["padding"]
-        d = a.get("dilation", (1, 1))
+        k, stride, lead, d = window(node)
         steps = []
         for ax in (0, 1):
             n = AXES[ax]
             ke = d[ax] * (k[ax] - 1)
             r_out = num(r[ax] + ke * j[ax])
-            j_out = num(j[ax] * a["stride"][ax])
+            j_out = num(j[ax] * stride[ax])
             c_out = num(c[ax] + (ke / 2 - lead[ax]) * j[ax])
             steps += [
                 Step(f"r_out ({n})", "r_in + (k - 1) d j_in",
                      f"{_f(r[ax])} + ({k[ax]} - 1)·{d[ax]}·{_f(j[ax])} = {_f(r_out)}", r_out, "rf_size", ax),
-                Step(f"j_out ({n})", "j_in s", f"{_f(j[ax])}·{a['stride'][ax]} = {_f(j_out)}", j_out, "rf_jump", ax),
+                Step(f"j_out ({n})", "j_in s", f"{_f(j[ax])}·{stride[ax]} = {_f(j_out)}", j_out, "rf_jump", ax),
                 Step(f"centre ({n})", "c_in + ((k - 1) d / 2 - p_before) j_in",
                      f"{_f(c[ax])} + (({k[ax]} - 1)·{d[ax]} / 2 - {lead[ax]})·{_f(j[ax])} = {_f(c_out)}",
                      c_out, "rf_offset", ax),
             ]
         return steps, []
-    if op == "mul":  # a broadcast (C, 1, 1) gate scales channels: only full-size operands shape the field
+    if rule.rf is RfRule.SCALE:  # a broadcast (C, 1, 1) gate scales channels: only full-size operands shape the field
         ins = [f for f, i in zip(ins, node.inputs) if report.graph.node(i).shape[1:] == node.shape[1:]] or ins
-    if any(f[3] for f in ins) or op in ("flatten", "linear"):
+    if any(f[3] for f in ins) or rule.rf is RfRule.WHOLE:
         return _same(*_whole(report)[:3], "sees the whole input: size and jump the input size, centre its "
                                          "middle"), []
-    if op.startswith("adaptive_"):
+    if rule.rf is RfRule.ADAPTIVE:
         in_hw = report.graph.node(node.inputs[0]).shape[1:3]
         if tuple(a["output"]) == (1, 1) and tuple(in_hw) != (1, 1):
             return _same(*_whole(report)[:3], "global pooling sees the whole input"), []

@@ -7,14 +7,14 @@ from typing import Any
 from analysis import lints as lint_rules
 from analysis import parts
 from analysis.memory import DTYPE_BYTES
-from analysis.receptive import UNIT, Field, last_spatial, whole_field
+from analysis.receptive import UNIT, UnitRF, last_spatial, whole_field
 from analysis.records import BlockRecord, LayerRecord, ReceptiveField, Report, Totals
 from arch.errors import ConvSmithError, SpecError
 from arch.expand import Expansion, expand
 from arch.graph import Graph, Shape
 from arch.spec import Spec
 
-NO_FIELD = Field((0, 0), (0, 0), (0, 0))  # a value computed from constants only (fx import)
+NO_FIELD = UnitRF((0, 0), (0, 0), (0, 0))  # a value computed from constants only (fx import)
 SE_NOTE = ("Squeeze-excitation gates are channel scales: their global context is not counted in the "
            "receptive field.")
 WHOLE_NOTE = "Global pooling, flatten and linear layers see the whole input (rf_whole_input)."
@@ -29,7 +29,14 @@ def _pair(value: Any, what: str) -> tuple[int, int]:
     raise ConvSmithError(f"{what} must be a positive integer or (h, w) (got {value!r})")
 
 
-def _graph(source: Spec | Graph, input_shape: Shape | None) -> tuple[Graph, Expansion | None]:
+def _graph(source: Spec | Graph, input_shape: Shape | None,
+           expansion: Expansion | None) -> tuple[Graph, Expansion | None]:
+    if expansion is not None:
+        if expansion.spec is not source or input_shape is not None:
+            raise ConvSmithError("an expansion passed to analyze must be of the spec analysed, at its own input")
+        if expansion.graph.problems:
+            raise SpecError(expansion.graph.problems)
+        return expansion.graph, expansion
     if isinstance(source, Graph):
         if input_shape is not None and tuple(input_shape) != tuple(source.input_shape):
             raise ConvSmithError(f"this graph was traced at input {source.input_shape}; import it again at "
@@ -51,22 +58,23 @@ def _graph(source: Spec | Graph, input_shape: Shape | None) -> tuple[Graph, Expa
 
 
 def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int = 1, dtype: str = "float32",
-            object_size: int | tuple[int, int] | None = None) -> Report:
+            object_size: int | tuple[int, int] | None = None, expansion: Expansion | None = None) -> Report:
     """Every figure of a network: per layer, per block, totals, receptive field and lints.
 
     ``source`` is a Spec (expanded at ``input_shape`` or its own input; SpecError when shapes fail) or a
     Graph (from ``arch.fx_import``). ``object_size`` (pixels, int or (h, w)): the receptive-field lint
-    then also asks for a field at least that large.
+    then also asks for a field at least that large. ``expansion``: the spec's expansion when the caller
+    made it already (the designer expands incrementally from the previous state, arch/expand.py).
     """
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise ConvSmithError(f"batch must be a positive integer (got {batch!r})")
     if dtype not in DTYPE_BYTES:
         raise ConvSmithError(f"dtype must be one of {', '.join(DTYPE_BYTES)} (got {dtype!r})")
     target = _pair(object_size, "object_size") if object_size is not None else None
-    graph, expansion = _graph(source, input_shape)
+    graph, expansion = _graph(source, input_shape, expansion)
     nbytes = DTYPE_BYTES[dtype]
     whole = whole_field(graph)
-    rf: dict[str, Field | None] = {}
+    rf: dict[str, UnitRF | None] = {}
     figures = _analysed_parts(graph, expansion, batch, nbytes, whole, rf)
     # per block: params, MACs, FLOPs, activation bytes; and the blocks whose merges are not aligned
     sums: dict[str, list[int]] = {b.path: [0, 0, 0, 0] for b in graph.blocks}
@@ -78,16 +86,17 @@ def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int =
     for counts, part_fields, storage, port in figures:
         found = part_fields.fields
         for r in counts.rows:
-            f = found[r[4]] or NO_FIELD
-            layers.append(LayerRecord(r[0], r[1], r[2], r[3], f[0], f[1], f[2], f[3], r[4], r[5], r[6], r[7],
-                                      r[8], r[9], r[10]))
-        for path, v in counts.sums.items():
+            f = found[r.name] or NO_FIELD
+            layers.append(LayerRecord(r.params, r.macs, r.flops, r.activation_bytes, f.size, f.jump, f.centre,
+                                      f.whole, r.name, r.block, r.type, r.in_shape, r.out_shape,
+                                      r.trainable_params, r.buffers))
+        for path, four in counts.sums.items():
             t = sums.get(path)
             if t is not None:
-                t[0] += v[0]
-                t[1] += v[1]
-                t[2] += v[2]
-                t[3] += v[3]
+                t[0] += four[0]
+                t[1] += four[1]
+                t[2] += four[2]
+                t[3] += four[3]
         misaligned |= part_fields.misaligned
         for i, v in enumerate(counts.totals):
             totals[i] += v
@@ -120,8 +129,8 @@ def analyze(source: Spec | Graph, input_shape: Shape | None = None, batch: int =
 Part = tuple[parts.Counts, parts.Fields, str, str | None]  # with its port's training storage and its port
 
 
-def _analysed_parts(graph: Graph, expansion: Expansion | None, batch: int, nbytes: int, whole: Field,
-                    rf: dict[str, Field | None]) -> list[Part]:
+def _analysed_parts(graph: Graph, expansion: Expansion | None, batch: int, nbytes: int, whole: UnitRF,
+                    rf: dict[str, UnitRF | None]) -> list[Part]:
     """Each part's counts and fields, with the training storage of its port and the port's name; fills
     ``rf`` with every node's field. An fx graph is one part; a spec's parts are its input node and its
     top-level blocks (cached per block expansion)."""
@@ -148,7 +157,7 @@ def _analysed_parts(graph: Graph, expansion: Expansion | None, batch: int, nbyte
 
 
 def _blocks(graph: Graph, sums: dict[str, list[int]], misaligned: set[str],
-            rf: dict[str, Field | None]) -> list[BlockRecord]:
+            rf: dict[str, UnitRF | None]) -> list[BlockRecord]:
     """Every block's record from its own layers' sums; stages fold in their repeats."""
     aligned = {b.path: b.path not in misaligned for b in graph.blocks}
     for b in reversed(graph.blocks):  # children come after their stage: fold them in, innermost first

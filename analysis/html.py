@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from html import escape
+from typing import Any
 
-from analysis import svg
-from analysis.formats import count, header_lines, hw, nbytes, rf_text, shape_text
+from analysis import columns, svg
+from analysis.columns import Column, Style
+from analysis.formats import count, header_lines
 from analysis.records import CONVENTION, Report
 
 STYLE = """
@@ -21,17 +23,30 @@ figure{margin:12px 0}
 """
 
 
-def _page(title: str, body: list[str]) -> str:
+def page(title: str, body: list[str], style: str = STYLE) -> str:
+    """One self-contained HTML page (every report: analysis, comparison, study)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
+            f"<title>{escape(title)}</title><style>{style}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] = frozenset()) -> str:
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f'<td class="n">{escape(c)}</td>' if i in numeric else f"<td>{escape(c)}</td>"
-                                   for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Set[int] = frozenset(), caption: str = "",
+          numeric_head: bool = False) -> str:
+    """A table, every cell escaped; ``numeric`` columns right-aligned (their headers too with ``numeric_head``)."""
+    def cls(i: int) -> str:
+        return ' class="n"' if i in numeric else ""
+
+    th = "".join(f"<th{cls(i) if numeric_head else ''}>{escape(h)}</th>" for i, h in enumerate(head))
+    trs = "".join("<tr>" + "".join(f"<td{cls(i)}>{escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+                  for row in rows)
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _records(records: Sequence[Any], declared: Sequence[Column], style: Style) -> str:
+    """A per-block or per-layer table, its columns as ``analysis.columns`` declares them for HTML."""
+    cols = columns.shown(declared, "html")
+    return table([c.title for c in cols], columns.rows(records, cols, style), columns.numeric(cols))
 
 
 def _lints(r: Report) -> str:
@@ -75,15 +90,8 @@ def report(r: Report) -> str:
             f"<figure>{svg.bars([(b.path, b.params) for b in top], 'Parameters per block', count)}</figure>",
             f"<figure>{svg.bars([(b.path, b.macs) for b in top], 'MACs per block', count)}</figure>",
             f"<figure>{rf_curve(r)}</figure>",
-            _table(["block", "summary", "output", "params", "MACs", "RF", "jump", "aligned"],
-                   [[b.path, b.summary, shape_text(b.out_shape), f"{b.params:,}", count(b.macs),
-                     rf_text(b.rf_size, b.rf_whole_input), hw(b.rf_jump), "yes" if b.aligned else "no"]
-                    for b in r.blocks], {3, 4}),
+            _records(r.blocks, columns.BLOCK_COLUMNS, "compact"),
             "<h2>Per layer</h2>",
-            _table(["layer", "block", "type", "input", "output", "params", "MACs", "FLOPs", "memory", "RF", "jump",
-                    "offset"],
-                   [[x.name, x.block, x.type, shape_text(x.in_shape), shape_text(x.out_shape), f"{x.params:,}",
-                     f"{x.macs:,}", f"{x.flops:,}", nbytes(x.activation_bytes), rf_text(x.rf_size, x.rf_whole_input),
-                     hw(x.rf_jump), hw(x.rf_offset)] for x in r.layers], {5, 6, 7, 8}),
+            _records(r.layers, columns.LAYER_COLUMNS, "exact"),
             "<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.notes) + "</ul>"]
-    return _page(f"{r.name}: ConvSmith analysis", body)
+    return page(f"{r.name}: ConvSmith analysis", body)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from analysis.engine import analyze
 from analysis.records import Report
@@ -47,7 +48,8 @@ class Lesson:
 
 
 def _alone(spec: Spec, name: str, shape: tuple[int, ...], blocks: list[BlockSpec]) -> Spec:
-    return dataclasses.replace(spec, name=name, input=tuple(shape), body=blocks, search={}, description="")
+    c, h, w = shape
+    return dataclasses.replace(spec, name=name, input=(c, h, w), body=blocks, search={}, description="")
 
 
 def _sum(report: Report, attr: str, ops: tuple[str, ...] = ("conv", "linear"), block: str | None = None) -> int:
@@ -55,7 +57,7 @@ def _sum(report: Report, attr: str, ops: tuple[str, ...] = ("conv", "linear"), b
                if r.type in ops and (block is None or r.block == block or within(r.block, block)))
 
 
-def _context(spec: Spec, path: str) -> tuple[BlockSpec, object, tuple[int, ...], tuple[int, ...]]:
+def _context(spec: Spec, path: str) -> tuple[BlockSpec, Any, tuple[int, ...], tuple[int, ...]]:
     report = analyze(spec)
     try:
         rec = report.block(path)
@@ -73,7 +75,8 @@ def _block_at(spec: Spec, path: str) -> BlockSpec:
     rest = path[len(head):]
     while rest.startswith("[") and bs.block == "stage":
         repeat = int(rest[1:rest.index("]")])
-        units = family("stage").units(family("stage").resolve(bs.params), spec.depth_mult)
+        stage: Any = family("stage")  # arch.blocks.stage.Stage
+        units = stage.units(stage.resolve(bs.params), spec.depth_mult)
         bs, rest = units[repeat], rest[rest.index("]") + 1:]
     return bs
 
@@ -83,7 +86,8 @@ def separable(spec: Spec, path: str) -> Lesson:
     if bs.block not in ("conv", "separable") or as_pair(cfg.kernel)[0] != as_pair(cfg.kernel)[1]:
         raise ConvSmithError("the separable lesson needs a conv or separable block with a square kernel")
     k, m, n, (ho, wo) = as_pair(cfg.kernel)[0], x[0], cfg.out, y[1:]
-    common = {f: bs.params[f] for f in ("kernel", "stride", "padding", "padding_mode", "dilation") if f in bs.params}
+    common: dict[str, Any] = {f: bs.params[f] for f in ("kernel", "stride", "padding", "padding_mode", "dilation")
+                              if f in bs.params}
     std = BlockSpec("conv", {"out": n, **common}, "standard")
     sep = BlockSpec("separable", {"out": n, **common}, "depthwise-separable")
     a, b = _alone(spec, "standard conv", x, [std, *_head()]), _alone(spec, "depthwise-separable", x, [sep, *_head()])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from analysis.receptive import num
 from analysis.records import Lint
+from arch.dims import dims
 
 if TYPE_CHECKING:
     from analysis.lints import _Context
@@ -18,17 +19,13 @@ CODE = "paths-misaligned"
 MERGES = frozenset(("add", "mul", "max", "concat"))
 
 
-def _xy(pair: tuple[float, float]) -> str:
-    return f"{num(pair[0]):g}x{num(pair[1]):g}"
-
-
 def paths_misaligned(c: _Context) -> list[Lint]:
     records = {r.name: r for r in c.report.layers}
     out = []
     for n in c.graph.nodes:
         if n.op not in MERGES or len(n.shape) != 3:
             continue
-        fields = []
+        fields: list[tuple[str, tuple[float, ...], tuple[float, ...]]] = []
         for i in n.inputs:
             r = records.get(i)
             if r is None:  # the network input: a unit field at offset 0
@@ -37,7 +34,7 @@ def paths_misaligned(c: _Context) -> list[Lint]:
                 fields.append((i, tuple(r.rf_jump), tuple(r.rf_offset)))
         if len({(j, o) for _, j, o in fields}) <= 1:
             continue
-        parts = ", ".join(f"{name} centre {_xy(o)} jump {_xy(j)}" for name, j, o in fields)
+        parts = ", ".join(f"{name} centre {dims(map(num, o))} jump {dims(map(num, j))}" for name, j, o in fields)
         out.append(Lint(n.block, CODE, f"{n.op} at {n.name} merges fields that do not line up ({parts}): "
                         "each output unit mixes input regions with different centres; use the same stride and "
                         "symmetric padding (odd kernels with 'auto' padding) on every path"))

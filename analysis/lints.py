@@ -20,7 +20,6 @@ fields with different centres or jumps).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,11 +28,13 @@ from analysis.lint_paths import paths_misaligned
 from analysis.lint_stride import stride_drops_pixels
 from analysis.receptive import fields, last_spatial
 from analysis.records import Fix, Lint
+from arch import paths
+from arch.dims import dims
 from arch.errors import Problem, SpecError
 from arch.expand import Expansion, build_graph
 from arch.fields import Field as FieldDecl
 from arch.graph import Graph, Node, fmt_shape
-from arch.paths import get_block, with_value
+from arch.paths import get_block, split, with_value
 from arch.registry import family, scale_channels
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from arch.spec import Spec
 
 WINDOWED = frozenset(("conv", "maxpool", "avgpool", "nmaxpool"))
-_INDEX = re.compile(r"\[(\d+)\]")
-_TOP = re.compile(r"body\[(\d+)\]")
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -52,22 +51,26 @@ def field_path(spec: Spec, block: str, name: str) -> tuple[str, Any] | None:
     Inside a stage that is the unit's field (``body[4].unit.out``), or the ``first`` override when the
     block is the first repeat and the override sets that field (``body[4].first.stride``).
     """
-    idx = [int(i) for i in _INDEX.findall(block)]
-    if not block.startswith("body[") or not idx or idx[0] >= len(spec.body):
+    try:
+        steps = split(block)[1:]
+    except SpecError:
+        return None
+    idx = [i for i in steps if isinstance(i, int)]
+    if len(idx) != len(steps) or idx[0] >= len(spec.body):
         return None
     bs = spec.body[idx[0]]
-    path, params = f"body[{idx[0]}]", bs.params
+    path, params = paths.body(idx[0]), bs.params
     for depth, r in enumerate(idx[1:]):
         if bs.block != "stage":
             return None
         first, unit = bs.params.get("first") or {}, bs.params["unit"]
         if depth == len(idx) - 2 and r == 0 and name in first:
-            return f"{path}.first.{name}", first[name]
-        path, bs, params = path + ".unit", unit, unit.params
+            return paths.first_override(path, name), first[name]
+        path, bs, params = paths.field(path, "unit"), unit, unit.params
     fam = family(bs.block)
     if name not in fam.field_map:
         return None
-    return f"{path}.{name}", params.get(name, fam.field_map[name].default)
+    return paths.field(path, name), params.get(name, fam.field_map[name].default)
 
 
 def _field(spec: Spec, path: str) -> FieldDecl:
@@ -80,10 +83,6 @@ def _field(spec: Spec, path: str) -> FieldDecl:
 
 def _pair_value(h: int, w: int) -> int | tuple[int, int]:
     return h if h == w else (h, w)
-
-
-def _hw(pair: tuple[Any, Any]) -> str:
-    return f"{pair[0]}x{pair[1]}"
 
 
 class _Context:
@@ -133,6 +132,8 @@ class _Context:
         return Fix(description, [(path, value)]) if reason is None else None
 
     def _valid(self, edits: list[tuple[str, Any]], check: Callable[[Graph], bool] | None) -> bool:
+        if self.spec is None:  # an imported graph: nothing to edit
+            return False
         try:
             new, changed = edited(self.spec, edits)
         except SpecError:
@@ -156,12 +157,12 @@ def edited(spec: Spec, edits: list[tuple[str, Any]]) -> tuple[Spec, set[int]]:
     body = list(spec.body)
     changed: set[int] = set()
     for path, value in edits:
-        m = _TOP.match(path)
-        if m is None or int(m.group(1)) >= len(body):
+        top = paths.top_split(path)
+        if top is None or top[0] >= len(body):
             raise SpecError(Problem(path, "not a field of a block of the body"))
-        i = int(m.group(1))
+        i, rest = top
         alone = dataclasses.replace(spec, body=[body[i]], search={})
-        body[i] = with_value(alone, "body[0]" + path[m.end():], value).body[0]
+        body[i] = with_value(alone, paths.body(0) + rest, value).body[0]
         changed.add(i)
     return dataclasses.replace(spec, body=body), changed
 
@@ -182,7 +183,7 @@ def _small_field(c: _Context) -> list[Lint]:
     if rf.size[0] >= need[0] and rf.size[1] >= need[1]:
         return []
     block = c.index[rf.layer].block
-    message = (f"receptive field {_hw(rf.size)} at {rf.layer} is smaller than the {what} {_hw(need)}: "
+    message = (f"receptive field {dims(rf.size)} at {rf.layer} is smaller than the {what} {dims(need)}: "
                "no unit of the last spatial layer sees a whole object; add down-sampling, larger kernels "
                "or dilation")
 
@@ -198,7 +199,7 @@ def _small_field(c: _Context) -> list[Lint]:
                     "down-sample more (a stride 2 in a later block) or enlarge the kernels of the last blocks")
     found = c.path(target, "dilation") if target is not None else None
     for d in range(2, 9) if found is not None else ():
-        fix = c.fix(f"dilate {target} by {d}", [(found[0], d)], grown)
+        fix = c.fix(f"dilate {target} by {d}", [(found[0], d)], grown) if found is not None else None
         if fix:
             fix = Fix(_dilation_effect(c, fix, rf), fix.edits)
             break
@@ -219,14 +220,15 @@ def _dilation_target(c: _Context, last_jump: tuple[Any, Any]) -> str | None:
 def _dilation_effect(c: _Context, fix: Fix, rf: Any) -> str:
     """The fix in numbers, said before it is applied: the field it gives at the last spatial layer. Dilation
     with the same shapes keeps every kernel and output size, hence params and MACs (said only when so)."""
+    assert c.spec is not None  # a fix is only offered for a spec
     new, changed = edited(c.spec, fix.edits)
     graph = c.expansion.variant(new, changed) if c.expansion is not None else build_graph(new, c.report.input_shape)
     after = fields(graph)
     layer = last_spatial(graph, after)
-    size = after[layer].size if after.get(layer) is not None else rf.size
+    size = unit.size if (unit := after.get(layer)) is not None else rf.size
     same = [n.shape for n in graph.nodes] == [n.shape for n in c.graph.nodes]
     cost = "; params and MACs unchanged (same kernels, same shapes)" if same else "; shapes change"
-    return f"{fix.description}: receptive field {_hw(rf.size)} -> {_hw(size)} at {layer}{cost}"
+    return f"{fix.description}: receptive field {dims(rf.size)} -> {dims(size)} at {layer}{cost}"
 
 
 def _skips(node: Node) -> bool:
@@ -247,7 +249,7 @@ def _skipped_pixels(c: _Context) -> list[Lint]:
             continue
         node = readers[0]
         (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
-        message = (f"{node.name}: stride {_hw((sh, sw))} is larger than the kernel {_hw((kh, kw))}, "
+        message = (f"{node.name}: stride {dims((sh, sw))} is larger than the kernel {dims((kh, kw))}, "
                    f"so some pixels of {fmt_shape(c.index[name].shape)} are never seen")
         fix = None
         found = c.path(node.block, "kernel")
@@ -270,13 +272,15 @@ def _early_collapse(c: _Context) -> list[Lint]:
         wasted = [m for m in nodes[i + 1:] if m.op in WINDOWED and tuple(m.attrs["kernel"]) != (1, 1)]
         if not wasted:
             return []
-        message = (f"the map collapses to 1x1 at {n.name} ({_hw(src[1:])} -> 1x1) while {len(wasted)} later "
+        message = (f"the map collapses to 1x1 at {n.name} ({dims(src[1:])} -> 1x1) while {len(wasted)} later "
                    f"layer(s) with larger kernels, from {wasted[0].name}, only see their centre tap")
         found = c.path(n.block, "stride")
         fix = None
         if found is not None and found[1] not in (1, (1, 1), None):
-            fix = c.fix(f"stride 1 in {n.block}", [(found[0], 1)],
-                        lambda g, name=n.name: g.node(name).shape[1:] != (1, 1))
+            def collapses_no_more(g: Graph, name: str = n.name) -> bool:
+                return g.node(name).shape[1:] != (1, 1)
+
+            fix = c.fix(f"stride 1 in {n.block}", [(found[0], 1)], collapses_no_more)
         return [Lint(n.block, "early-collapse", message, "warning", fix)]
     return []
 
@@ -359,7 +363,7 @@ def _projections(c: _Context) -> list[Lint]:
         macs = sum(c.report.layer(x).macs for x in names)
         src = c.index[conv.inputs[0]].shape
         message = (f"the shortcut needs a 1x1 projection ({src[0]} -> {conv.attrs['out_channels']} channels, "
-                   f"stride {_hw(conv.attrs['stride'])}): {params:,} params, {macs:,} MACs")
+                   f"stride {dims(conv.attrs['stride'])}): {params:,} params, {macs:,} MACs")
         fix = None
         info = c.graph.block(n.block) if c.spec is not None else None
         found = c.path(n.block, "shortcut")
@@ -384,7 +388,7 @@ def _wasted_bias(c: _Context) -> list[Lint]:
     return out
 
 
-RULES = (_small_field, _skipped_pixels, stride_drops_pixels, _early_collapse, _channels, _projections, _wasted_bias,
+CHECKS = (_small_field, _skipped_pixels, stride_drops_pixels, _early_collapse, _channels, _projections, _wasted_bias,
          paths_misaligned)
 
 
@@ -393,4 +397,4 @@ def find(report: Report, spec: Spec | None, target: tuple[int, int] | None,
     """Every lint of an analysed network; fixes are checked against ``spec``, incrementally when
     ``expansion`` (how the report's graph was expanded from ``spec``) is given."""
     c = _Context(report, spec, target, expansion)
-    return [lint for rule in RULES for lint in rule(c)]
+    return [lint for rule in CHECKS for lint in rule(c)]

@@ -29,6 +29,7 @@ workspace, not values, and are not counted.
 Both work on a run of nodes in graph order: a whole graph, or one top-level block of a spec, which reads
 nothing from outside but the value entering it (its port). Spec analysis sums them block by block
 (``analysis.parts``): only the port's storage is alive where two blocks meet, so the sum is exact.
+Each op's training rule is the ``saves`` of its entry in ``arch.op_table`` (written in ``arch.op_saves``).
 """
 
 from __future__ import annotations
@@ -36,15 +37,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from analysis.rules import numel
 from arch.graph import Node, Shape
+from arch.op_table import INFERENCE_VIEWS, OPS, VIEWS
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
-INDEX_BYTES = 8  # int64 pooling indices and top-k indices
-SAVES_OUTPUT = ("relu", "sigmoid", "tanh")
-SAVES_INPUT = frozenset(("conv", "linear", "avgpool"))  # (conv with zeros padding)
-VIEWS = frozenset(("flatten", "dropout", "reshape"))  # in inference; training keeps flatten and reshape
-STATS_BYTES = 4  # layer / group norm keep a float32 mean and inverse std per normalised row or group
+SAVES = {op: e.saves for op, e in OPS.items()}  # the op table's rules, looked up once per node
 
 
 class Saved(NamedTuple):
@@ -70,78 +67,18 @@ def saved_for_backward(nodes: Iterable[Node], port: str | None, port_grad: bool,
     extra = 0
     for n in nodes:
         name, inputs, op = n.name, n.inputs, n.op
-        owner[name] = owner[inputs[0]] if op in ("flatten", "reshape") and inputs else name
-        if len(inputs) == 1:
-            grads = None
+        owner[name] = owner[inputs[0]] if op in VIEWS and inputs else name
+        if len(inputs) == 1:  # the common case, without a generator
             grad = needs_grad[inputs[0]] or trainable.get(name, 0) > 0
         else:
-            grads = [needs_grad[i] for i in inputs]
-            grad = trainable.get(name, 0) > 0 or any(grads)
+            grad = trainable.get(name, 0) > 0 or any(needs_grad[i] for i in inputs)
         needs_grad[name] = grad
         if not grad:
             continue
-        if op in SAVES_INPUT and not (op == "conv" and n.attrs["padding_mode"] != "zeros"):
-            values[owner[inputs[0]]] = size[inputs[0]]
-        elif op == "conv":  # torch pads into a new tensor first
-            c, h, w = shapes[inputs[0]]
-            top, bottom, left, right = n.attrs["pads"]
-            extra += c * (h + top + bottom) * (w + left + right) * batch * dtype_bytes
-            if n.attrs["padding_mode"] != "circular" and needs_grad[inputs[0]]:  # reflect / replicate: input
-                values[owner[inputs[0]]] = size[inputs[0]]
-        elif op == "bn":
-            values[owner[inputs[0]]] = size[inputs[0]]
-            extra += 2 * n.attrs["channels"] * dtype_bytes
-        elif op == "act":
-            kept = name if n.attrs["fn"] in SAVES_OUTPUT else inputs[0]
-            values[owner[kept]] = size[kept]
-        elif op in ("maxpool", "adaptive_maxpool"):
-            values[owner[inputs[0]]] = size[inputs[0]]
-            extra += numel(n.shape) * batch * INDEX_BYTES
-        elif op == "adaptive_avgpool":
-            if tuple(n.attrs["output"]) != (1, 1):
-                values[owner[inputs[0]]] = size[inputs[0]]
-        elif op == "nmaxpool":
-            k = n.attrs["n"]
-            extra += numel(n.shape) * batch * (k * (INDEX_BYTES + dtype_bytes + 1) + dtype_bytes)
-        elif op in ("channel_gate", "spatial_gate"):  # CBAM: arch.ops.ChannelGate / SpatialGate
-            if needs_grad[inputs[0]]:  # the max over the input saves it (and its result)
-                values[owner[inputs[0]]] = size[inputs[0]]
-            values[name] = size[name]  # the sigmoid saves the gate it returns
-            if op == "channel_gate":  # mean and max (the convs' inputs), the two hidden ReLU outputs
-                extra += (2 * n.attrs["channels"] + 2 * n.attrs["hidden"]) * batch * dtype_bytes
-            else:  # the stacked mean and max the conv reads; the max's result when the input needs a gradient
-                _, h, w = n.shape
-                extra += (2 + (1 if needs_grad[inputs[0]] else 0)) * h * w * batch * dtype_bytes
-        elif op == "lrn":  # F.local_response_norm: x*x, pad, avg_pool3d, scale, pow, divide
-            values[owner[inputs[0]]] = size[inputs[0]]
-            c, h, w = n.shape
-            pad = n.attrs["size"] - 1
-            extra += ((c + pad) * h * w + 2 * c * h * w) * batch * dtype_bytes  # padded squares, base, power
-        elif op == "dropout":
-            extra += numel(n.shape) * batch * dtype_bytes
-        elif op in ("layer_norm", "group_norm"):
-            values[owner[inputs[0]]] = size[inputs[0]]
-            extra += 2 * n.attrs["rows"] * STATS_BYTES * (1 if n.attrs.get("once") else batch)
-        elif op == "softmax":
-            values[owner[name]] = size[name]
-        elif op in ("attention", "mha"):  # its inputs, and the intermediates attrs["saved"] counts
-            for i in inputs:
-                values[owner[i]] = size[i]
-            extra += n.attrs["saved"] * batch * dtype_bytes
-        elif op == "matmul" or (op == "arith" and n.attrs["fn"] == "div"):
-            for i in inputs:
-                values[owner[i]] = size[i]
-        elif op == "arith" and n.attrs["fn"] not in ("scalar", "sub"):  # a unary function: its input
-            values[owner[inputs[0]]] = size[inputs[0]]
-        elif op == "max" and grads is not None:  # torch.maximum saves both operands
-            for i in inputs:
-                values[owner[i]] = size[i]
-        elif op == "mul" and grads is not None:
-            a, b = inputs
-            if grads[0]:
-                values[owner[b]] = size[b]
-            if grads[1]:
-                values[owner[a]] = size[a]
+        kept, more = SAVES[op](n, needs_grad, shapes, batch, dtype_bytes)
+        for k in kept:
+            values[owner[k]] = size[k]
+        extra += more
     return Saved(values, extra, needs_grad, owner)
 
 
@@ -156,7 +93,7 @@ def peak_bytes(nodes: Sequence[Node], port: str | None, port_bytes: int, keep: s
         owner[port], last_use[port], live = port, -1, port_bytes
     for k, n in enumerate(nodes):
         inputs = n.inputs
-        kept = owner[n.name] = owner[inputs[0]] if inputs and n.op in VIEWS else n.name
+        kept = owner[n.name] = owner[inputs[0]] if inputs and n.op in INFERENCE_VIEWS else n.name
         last_use.setdefault(kept, k)
         for i in inputs:
             last_use[owner[i]] = k  # positions only grow: the latest reader wins

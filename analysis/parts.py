@@ -19,17 +19,33 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from analysis.memory import Saved, peak_bytes, saved_for_backward
-from analysis.receptive import Field, propagate
-from analysis.rules import RULES, frozen, numel
+from analysis.receptive import UnitRF, propagate
 from arch.expand import Segment
 from arch.graph import Node, Port, Shape
+from arch.op_counts import frozen, numel
+from arch.op_table import OPS
 
-Row = tuple[Any, ...]  # params, macs, flops, activation bytes, name, block, op, in, out, trainable, buffers
 CONTEXTS = 16  # results kept per segment (batch / dtype / entering-field combinations)
 
 
+class LayerCounts(NamedTuple):
+    """A layer's figures that do not depend on receptive fields (a tuple: cheap, cached per segment)."""
+
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    name: str
+    block: str
+    type: str
+    in_shape: Shape
+    out_shape: Shape
+    trainable_params: int
+    buffers: int
+
+
 class Counts(NamedTuple):
-    rows: list[Row]  # one per layer, in graph order (not the input)
+    rows: list[LayerCounts]  # one per layer, in graph order (not the input)
     sums: dict[str, tuple[int, int, int, int]]  # per block: params, macs, flops, activation bytes
     totals: tuple[int, int, int, int, int]  # params, trainable, buffers, macs, flops
     gated: bool  # has a multiply by a broadcast gate (squeeze-excitation)
@@ -38,7 +54,7 @@ class Counts(NamedTuple):
 
 
 class Fields(NamedTuple):
-    fields: dict[str, Field | None]  # per node
+    fields: dict[str, UnitRF | None]  # per node
     misaligned: frozenset[str]  # blocks with a merge whose paths differ in jump or centre
 
 
@@ -47,7 +63,7 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
     """The figures of ``nodes`` that do not depend on receptive fields; ``keep``: the value that leaves."""
     shapes: dict[str, Shape] = {port.node: port.shape} if port is not None else {}
     size: dict[str, int] = {port.node: numel(port.shape) * batch * dtype_bytes} if port is not None else {}
-    rows: list[Row] = []
+    rows: list[LayerCounts] = []
     sums: dict[str, list[int]] = {}
     trainable: dict[str, int] = {}
     params_sum = trainable_sum = buffers_sum = macs_sum = flops_sum = 0
@@ -63,12 +79,12 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
         if op == "input":
             continue
         in_shape = shapes[n.inputs[0]] if n.inputs else ()
-        params, buffers, macs, flops = RULES[op](n, in_shape)
+        params, buffers, macs, flops = OPS[op].count(n, in_shape)
         still = params - frozen(n, params) if params and "frozen_params" in n.attrs else params
         trainable[name] = still
         if batch != 1 and "once" not in n.attrs:
             macs, flops = macs * batch, flops * batch
-        rows.append((params, macs, flops, act, name, n.block, op, in_shape, shape, still, buffers))
+        rows.append(LayerCounts(params, macs, flops, act, name, n.block, op, in_shape, shape, still, buffers))
         params_sum += params
         trainable_sum += still
         buffers_sum += buffers
@@ -86,14 +102,14 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
     saved = saved_for_backward(nodes, port.node if port else None, port_grad, trainable, size, shapes, batch,
                                dtype_bytes)
     peak = peak_bytes(nodes, port.node if port else None, size[port.node] if port else 0, keep, size)
-    return Counts(rows, {k: tuple(v) for k, v in sums.items()},
+    return Counts(rows, {k: (v[0], v[1], v[2], v[3]) for k, v in sums.items()},
                   (params_sum, trainable_sum, buffers_sum, macs_sum, flops_sum), gated, saved, peak)
 
 
-def fields(nodes: Sequence[Node], port: Port | None, entering: Field | None, whole: Field) -> Fields:
+def fields(nodes: Sequence[Node], port: Port | None, entering: UnitRF | None, whole: UnitRF) -> Fields:
     """Receptive fields of ``nodes`` given the field ``entering`` through the port."""
     shapes = {n.name: n.shape for n in nodes}
-    known: dict[str, Field | None] = {}
+    known: dict[str, UnitRF | None] = {}
     if port is not None:
         shapes[port.node], known[port.node] = port.shape, entering
     out = propagate(nodes, known, shapes, whole)
@@ -104,7 +120,7 @@ def fields(nodes: Sequence[Node], port: Port | None, entering: Field | None, who
 
 
 # ----------------------------------------------------------------------------------------- caches
-def exact(field: Field | None) -> tuple[Any, ...] | None:
+def exact(field: UnitRF | None) -> tuple[Any, ...] | None:
     """A field as a cache key that tells 5 from 5.0 (reports print them differently)."""
     if field is None:
         return None
@@ -128,6 +144,6 @@ def segment_counts(seg: Segment, port_grad: bool, batch: int, dtype_bytes: int) 
                    lambda: counts(seg.nodes, seg.port, port_grad, seg.out.node, batch, dtype_bytes))
 
 
-def segment_fields(seg: Segment, entering: Field | None, whole: Field, whole_key: tuple[Any, ...]) -> Fields:
+def segment_fields(seg: Segment, entering: UnitRF | None, whole: UnitRF, whole_key: tuple[Any, ...] | None) -> Fields:
     """``whole_key``: ``exact(whole)``, made once per analysis."""
     return _cached(seg, ("fields", exact(entering), whole_key), lambda: fields(seg.nodes, seg.port, entering, whole))

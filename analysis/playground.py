@@ -72,8 +72,9 @@ def kernel(name: str, size: int = 3, one_d: bool = False) -> Matrix:
         raise ValueError(f"unknown kernel {name!r}; one of {', '.join(table)} or a custom grid")
     if size < 1:
         raise ValueError(f"kernel size must be >= 1 (got {size})")
-    made = table[name][1](size)
-    return [list(map(float, made))] if one_d else [list(map(float, row)) for row in made]
+    if one_d:
+        return [list(map(float, KERNELS_1D[name][1](size)))]
+    return [list(map(float, row)) for row in KERNELS_2D[name][1](size)]
 
 
 def random_matrix(h: int, w: int, seed: int = 0, integers: bool = True) -> Matrix:

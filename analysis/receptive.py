@@ -28,11 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from analysis.rules import adaptive_windows
 from arch.graph import Graph, Node, Shape
+from arch.op_counts import adaptive_windows
+from arch.op_table import OPS, RfRule
 
 
-class Field(NamedTuple):  # a tuple: made once per layer on every analysis, so it must be cheap
+class UnitRF(NamedTuple):  # one unit's receptive field; a tuple: made once per layer per analysis, so cheap
     size: tuple[float, float]
     jump: tuple[float, float]
     centre: tuple[float, float]
@@ -45,15 +46,15 @@ def num(x: float) -> float:
     return int(x) if float(x).is_integer() else x
 
 
-def _window(f: Field, kernel: tuple[int, int], stride: tuple[int, int], lead: tuple[int, int],
-            dilation: tuple[int, int] = (1, 1)) -> Field:
+def _window(f: UnitRF, kernel: tuple[int, int], stride: tuple[int, int], lead: tuple[int, int],
+            dilation: tuple[int, int] = (1, 1)) -> UnitRF:
     (r0, r1), (j0, j1), (c0, c1) = f.size, f.jump, f.centre
     k0, k1 = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)  # effective kernel - 1
-    return Field((r0 + k0 * j0, r1 + k1 * j1), (j0 * stride[0], j1 * stride[1]),
+    return UnitRF((r0 + k0 * j0, r1 + k1 * j1), (j0 * stride[0], j1 * stride[1]),
                  (num(c0 + (k0 / 2 - lead[0]) * j0), num(c1 + (k1 / 2 - lead[1]) * j1)))
 
 
-def _adaptive(f: Field, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> Field:
+def _adaptive(f: UnitRF, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> UnitRF:
     size, jump, centre = [], [], []
     for ax in (0, 1):
         n, o = in_hw[ax], out_hw[ax]
@@ -62,10 +63,10 @@ def _adaptive(f: Field, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> Fiel
         size.append(num(f.size[ax] + (k - 1) * f.jump[ax]))
         centre.append(num(f.centre[ax] + (windows[0] - 1) / 2 * f.jump[ax]))
         jump.append(num(f.jump[ax] * step))
-    return Field((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]))
+    return UnitRF((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]))
 
 
-def _envelope(fields: list[Field]) -> Field:
+def _envelope(fields: list[UnitRF]) -> UnitRF:
     if len(fields) == 1:
         return fields[0]
     aligned = all(f.aligned for f in fields)
@@ -79,95 +80,81 @@ def _envelope(fields: list[Field]) -> Field:
         jumps = {f.jump[ax] for f in fields}
         aligned = aligned and len(jumps) == 1 and len({f.centre[ax] for f in fields}) == 1
         jump.append(max(jumps))
-    return Field((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]), aligned=aligned)
+    return UnitRF((size[0], size[1]), (jump[0], jump[1]), (centre[0], centre[1]), aligned=aligned)
 
 
-def whole_field(graph: Graph) -> Field:
+def whole_field(graph: Graph) -> UnitRF:
     shape = graph.input_shape
     h, w = (shape[1], shape[2]) if len(shape) == 3 else (1, 1)
-    return Field((h, w), (h, w), (num((h - 1) / 2), num((w - 1) / 2)), whole=True)
+    return UnitRF((h, w), (h, w), (num((h - 1) / 2), num((w - 1) / 2)), whole=True)
 
 
-UNIT = Field((1, 1), (1, 1), (0, 0))
-PASS_THROUGH = frozenset(("bn", "act", "dropout", "lrn"))  # one value in, one out, same grid
-POOLS = frozenset(("maxpool", "avgpool", "nmaxpool"))
-MERGES = frozenset(("add", "mul", "max", "concat", "unknown"))
+UNIT = UnitRF((1, 1), (1, 1), (0, 0))
 
 
-def fields(graph: Graph) -> dict[str, Field | None]:
+def fields(graph: Graph) -> dict[str, UnitRF | None]:
     """The field of every node's output value (None for a value that does not depend on the input,
     such as a constant an fx-imported model creates)."""
     shapes = {n.name: n.shape for n in graph.nodes}
     return propagate(graph.nodes, {}, shapes, whole_field(graph))
 
 
-def propagate(nodes: Iterable[Node], out: dict[str, Field | None], shapes: Mapping[str, Shape],
-              whole: Field) -> dict[str, Field | None]:
+def propagate(nodes: Iterable[Node], out: dict[str, UnitRF | None], shapes: Mapping[str, Shape],
+              whole: UnitRF) -> dict[str, UnitRF | None]:
     """Fields of ``nodes`` (in graph order) added to ``out``, which holds the fields of the values they
-    read from elsewhere; ``shapes``: the shape of every value they read; ``whole``: the whole input's."""
+    read from elsewhere; ``shapes``: the shape of every value they read; ``whole``: the whole input's.
+    Each op's rule is its ``rf`` in ``arch.op_table``."""
     for node in nodes:
-        name, op, inputs = node.name, node.op, node.inputs
+        name, inputs = node.name, node.inputs
+        entry = OPS[node.op]
         if len(inputs) != 1:
-            if op == "input":
+            if entry.rf is RfRule.SOURCE:
                 out[name] = UNIT
                 continue
-            ins = [(out[i], shapes[i]) for i in inputs if out[i] is not None]
+            ins = [(f, shapes[i]) for i in inputs if (f := out[i]) is not None]
             out[name] = _step(node, [f for f, _ in ins], [s for _, s in ins], whole) if ins else None
             continue
         f = out[inputs[0]]  # one input, the common case: the usual ops without building lists
         mixes = node.attrs.get("mixes")
         if mixes is not None and f is not None:  # fx import: mixes positions (global) or works per position
             out[name] = whole if mixes else f
-        elif f is None or op in PASS_THROUGH:
+        elif f is None or entry.rf is RfRule.PASS:
             out[name] = f
         elif f.whole:
             out[name] = whole
-        elif op == "conv":
-            a = node.attrs
-            pads = a["pads"]
-            out[name] = _window(f, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
-        elif op in POOLS:
-            a = node.attrs
-            out[name] = _window(f, a["kernel"], a["stride"], a["padding"])
+        elif entry.window is not None:
+            out[name] = _window(f, *entry.window(node))
         else:
             out[name] = _step(node, [f], [shapes[inputs[0]]], whole)
     return out
 
 
-def _step(node: Node, ins: list[Field], in_shapes: list[Shape], whole: Field) -> Field:
-    op, a = node.op, node.attrs
-    if op in PASS_THROUGH:
+def _step(node: Node, ins: list[UnitRF], in_shapes: list[Shape], whole: UnitRF) -> UnitRF:
+    entry = OPS[node.op]
+    rf = entry.rf
+    if rf is RfRule.PASS:
         return ins[0]
-    mixes = a.get("mixes")
+    mixes = node.attrs.get("mixes")
     if mixes is not None:
         return whole if mixes else _envelope(ins)
-    if op == "mul":  # a (C, 1, 1) gate is a channel scale: only operands on the output's grid shape the field
+    if rf is RfRule.SCALE:  # a (C, 1, 1) gate is a channel scale: only operands on the output's grid shape the field
         full = [f for f, s in zip(ins, in_shapes) if s[1:] == node.shape[1:]]
         ins = full or ins
-    if op in ("flatten", "linear") or any(f.whole for f in ins):
+    if rf is RfRule.WHOLE or any(f.whole for f in ins):
         return whole
-    x = ins[0]
-    if op == "conv":
-        pads = a["pads"]
-        return _window(x, a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
-    if op in POOLS:
-        return _window(x, a["kernel"], a["stride"], a["padding"])
-    if op == "channel_gate":  # global average and max
-        return whole
-    if op == "spatial_gate":
-        k = a["kernel"]
-        return _window(x, (k, k), (1, 1), (k // 2, k // 2))
-    if op in ("adaptive_avgpool", "adaptive_maxpool"):
+    if entry.window is not None:
+        return _window(ins[0], *entry.window(node))
+    if rf is RfRule.ADAPTIVE:
         in_hw = in_shapes[0][1:3]
-        if tuple(a["output"]) == (1, 1) and in_hw != (1, 1):
+        if tuple(node.attrs["output"]) == (1, 1) and in_hw != (1, 1):
             return whole
-        return _adaptive(x, (in_hw[0], in_hw[1]), a["output"])
-    if op in MERGES:
+        return _adaptive(ins[0], (in_hw[0], in_hw[1]), node.attrs["output"])
+    if rf in (RfRule.ENVELOPE, RfRule.SCALE):
         return _envelope(ins)
-    raise ValueError(f"no receptive-field rule for op {op!r} ({node.name})")
+    raise ValueError(f"no receptive-field rule for op {node.op!r} ({node.name})")
 
 
-def last_spatial(graph: Graph, rf: dict[str, Field | None]) -> str:
+def last_spatial(graph: Graph, rf: dict[str, UnitRF | None]) -> str:
     """The last layer whose output is a C x H x W map whose units see part (not all) of the input."""
     for n in reversed(graph.nodes):
         f = rf[n.name]

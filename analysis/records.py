@@ -12,7 +12,7 @@ from typing import Any
 
 from arch.graph import Graph, Shape
 
-Pair = tuple[float, float]
+PerAxis = tuple[float, float]
 
 # What the totals count, printed in every report header so a figure can be matched to other tools.
 CONVENTION = ("MACs: multiply-accumulates of convolution, linear, matrix-product (matmul, bmm, einsum) and "
@@ -57,9 +57,9 @@ class Figures:
     macs: int
     flops: int
     activation_bytes: int
-    rf_size: Pair
-    rf_jump: Pair
-    rf_offset: Pair
+    rf_size: PerAxis
+    rf_jump: PerAxis
+    rf_offset: PerAxis
     rf_whole_input: bool
 
     def figures_json(self) -> dict[str, Any]:
@@ -120,9 +120,9 @@ class ReceptiveField:
     """The field at the last spatial layer (the last layer whose units still see part of the input)."""
 
     layer: str
-    size: Pair
-    jump: Pair
-    offset: Pair
+    size: PerAxis
+    jump: PerAxis
+    offset: PerAxis
 
 
 @dataclass

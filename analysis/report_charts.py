@@ -14,7 +14,8 @@ from html import escape
 
 from analysis.formats import count, nbytes, shape_text
 from analysis.records import Report
-from analysis.svg import FONT, PALETTE, _Axis, _fmt, _frame, _svg
+from analysis.svg import FONT, PALETTE, Axis, coord, document, frame
+from arch.dims import dims
 
 LEGEND_W = 230  # the legend column right of every plot area
 METRICS: dict[str, tuple[str, Callable[[float], str]]] = {
@@ -31,15 +32,15 @@ def _legend(x: float, items: Sequence[tuple[str, str, str]]) -> list[str]:
     for i, (label, c, style) in enumerate(items):
         y = 40 + 16 * i
         if style == "dot":
-            mark = f'<circle cx="{_fmt(x + 8)}" cy="{y - 4}" r="4" fill="{c}"/>'
+            mark = f'<circle cx="{coord(x + 8)}" cy="{y - 4}" r="4" fill="{c}"/>'
         elif style == "box":
-            mark = f'<rect x="{_fmt(x)}" y="{y - 9}" width="14" height="10" fill="{c}"/>'
+            mark = f'<rect x="{coord(x)}" y="{y - 9}" width="14" height="10" fill="{c}"/>'
         else:
             dash = ' stroke-dasharray="5 3"' if style == "dash" else ""
-            mark = (f'<line x1="{_fmt(x)}" x2="{_fmt(x + 16)}" y1="{y - 4}" y2="{y - 4}" stroke="{c}" '
+            mark = (f'<line x1="{coord(x)}" x2="{coord(x + 16)}" y1="{y - 4}" y2="{y - 4}" stroke="{c}" '
                     f'stroke-width="2"{dash}/>')
         short = label if len(label) <= 32 else label[:31] + "…"
-        out.append(f'{mark}<text x="{_fmt(x + 22)}" y="{y}" {FONT}><title>{escape(label)}</title>'
+        out.append(f'{mark}<text x="{coord(x + 22)}" y="{y}" {FONT}><title>{escape(label)}</title>'
                    f"{escape(short)}</text>")
     return out
 
@@ -61,7 +62,7 @@ def stage_costs(r: Report) -> list[StageCost]:
     """Top-level blocks grouped by output resolution (the input's own block included), largest first."""
     groups: dict[str, list] = {}
     for b in (b for b in r.blocks if b.parent is None):
-        key = "x".join(map(str, b.out_shape[1:])) if len(b.out_shape) == 3 else "flat"
+        key = dims(b.out_shape[1:]) if len(b.out_shape) == 3 else "flat"
         groups.setdefault(key, []).append(b)
     out = [StageCost(k, bs[0].out_shape[1] * bs[0].out_shape[2] if k != "flat" else 0, tuple(b.path for b in bs),
                      sum(b.params for b in bs), sum(b.macs for b in bs), sum(b.activation_bytes for b in bs))
@@ -90,11 +91,11 @@ def stage_bars(reports: Sequence[Report], metric: str, width: int = 900, height:
     cats = resolutions(reports)
     table = stage_table(reports, metric)
     left, right, top, bottom = 70, width - LEGEND_W, 30, height - 46
-    y = _Axis([float(v or 0) for row in table for v in row] or [1.0], bottom, top, log=False)
+    y = Axis([float(v or 0) for row in table for v in row] or [1.0], bottom, top, log=False)
     body = [f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#999"/>']
     for t in y.ticks():
-        body.append(f'<line x1="{left}" x2="{right}" y1="{_fmt(y(t))}" y2="{_fmt(y(t))}" stroke="#eee"/>'
-                    f'<text x="{left - 4}" y="{_fmt(y(t) + 4)}" text-anchor="end" {FONT}>{escape(fmt(t))}</text>')
+        body.append(f'<line x1="{left}" x2="{right}" y1="{coord(y(t))}" y2="{coord(y(t))}" stroke="#eee"/>'
+                    f'<text x="{left - 4}" y="{coord(y(t) + 4)}" text-anchor="end" {FONT}>{escape(fmt(t))}</text>')
     slot = (right - left) / max(len(cats), 1)
     bar = slot * 0.8 / max(len(reports), 1)
     for c, (res, row) in enumerate(zip(cats, table)):
@@ -103,9 +104,10 @@ def stage_bars(reports: Sequence[Report], metric: str, width: int = 900, height:
             if v is None:
                 continue
             h = y(0) - y(v)
-            body.append(f'<rect x="{_fmt(x0 + i * bar)}" y="{_fmt(y(v))}" width="{_fmt(bar - 1)}" height="{_fmt(h)}" '
+            body.append(f'<rect x="{coord(x0 + i * bar)}" y="{coord(y(v))}" width="{coord(bar - 1)}" '
+                        f'height="{coord(h)}" '
                         f'fill="{colour(i)}"><title>{escape(reports[i].name)}, {res}: {escape(fmt(v))}</title></rect>')
-        body.append(f'<text x="{_fmt(left + (c + 0.5) * slot)}" y="{bottom + 14}" text-anchor="middle" {FONT}>'
+        body.append(f'<text x="{coord(left + (c + 0.5) * slot)}" y="{bottom + 14}" text-anchor="middle" {FONT}>'
                     f"{escape(res)}</text>")
     body.append(f'<text x="{(left + right) / 2}" y="{height - 6}" text-anchor="middle" {FONT}>'
                 "output resolution of the stage (pixels, largest first)</text>")
@@ -113,7 +115,7 @@ def stage_bars(reports: Sequence[Report], metric: str, width: int = 900, height:
     body.append(f'<text x="12" y="{(top + bottom) / 2}" text-anchor="middle" {FONT} '
                 f'transform="rotate(-90 12 {(top + bottom) / 2})">{escape(title + unit)}</text>')
     body += _legend(right + 12, [(r.name, colour(i), "box") for i, r in enumerate(reports)])
-    return _svg(width, height, body, f"{title[0].upper()}{title[1:]} per stage, aligned by resolution")
+    return document(width, height, body, f"{title[0].upper()}{title[1:]} per stage, aligned by resolution")
 
 
 def top_layers(r: Report, k: int = 10) -> list:
@@ -163,31 +165,31 @@ def _series_chart(series: Sequence[tuple[str, str, str, Sequence[tuple[float, fl
     ``tight``: fit the y axis to these values; ``dots``: a dot on every point (a one-epoch run shows)."""
     xs = [p[0] for *_, pts in series for p in pts] + [m[1] for m in marks] or [1.0]
     ys = [p[1] for *_, pts in series for p in pts] + [h[1] for h in hlines] + [m[2] for m in marks] or [1.0]
-    x = _Axis(xs, 70, width - LEGEND_W, log=xlog if all(v > 0 for v in xs) else False)
-    y = _Axis(ys, height - 40, 30, log=ylog if all(v > 0 for v in ys) else False)
+    x = Axis(xs, 70, width - LEGEND_W, log=xlog if all(v > 0 for v in xs) else False)
+    y = Axis(ys, height - 40, 30, log=ylog if all(v > 0 for v in ys) else False)
     if tight:
         _tight(y, tight, 0.1)
-    body = _frame(x, y, width, height, xlabel + (" (log)" if x.log else ""), ylabel + (" (log)" if y.log else ""),
+    body = frame(x, y, width, height, xlabel + (" (log)" if x.log else ""), ylabel + (" (log)" if y.log else ""),
                   xfmt, yfmt)
     legend = []
     for label, value, c in hlines:
-        body.append(f'<line x1="{_fmt(x.lo_px)}" x2="{_fmt(x.hi_px)}" y1="{_fmt(y(value))}" y2="{_fmt(y(value))}" '
+        body.append(f'<line x1="{coord(x.lo_px)}" x2="{coord(x.hi_px)}" y1="{coord(y(value))}" y2="{coord(y(value))}" '
                     f'stroke="{c}" stroke-width="1.5" stroke-dasharray="2 3"/>')
         legend.append((label, c, "dash"))
     for label, c, style, pts in series:
         dash = ' stroke-dasharray="5 3"' if style == "dash" else ""
-        path = " ".join(f"{_fmt(x(a))},{_fmt(y(b))}" for a, b in pts)
+        path = " ".join(f"{coord(x(a))},{coord(y(b))}" for a, b in pts)
         body.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
         if dots:
-            body += [f'<circle cx="{_fmt(x(a))}" cy="{_fmt(y(b))}" r="3" fill="{c}"><title>{escape(label)}: '
+            body += [f'<circle cx="{coord(x(a))}" cy="{coord(y(b))}" r="3" fill="{c}"><title>{escape(label)}: '
                      f"{escape(xfmt(a))}, {escape((yfmt or xfmt)(b))}</title></circle>" for a, b in pts]
         legend.append((label, c, style))
     for label, a, b, c in marks:
-        body.append(f'<circle cx="{_fmt(x(a))}" cy="{_fmt(y(b))}" r="6" fill="none" stroke="{c}" stroke-width="2.5">'
+        body.append(f'<circle cx="{coord(x(a))}" cy="{coord(y(b))}" r="6" fill="none" stroke="{c}" stroke-width="2.5">'
                     f"<title>{escape(label)}</title></circle>")
         legend.append((label, c, "dot"))
     body += _legend(width - LEGEND_W + 16, legend)
-    return _svg(width, height, body, title)
+    return document(width, height, body, title)
 
 
 def rf_chart(reports: Sequence[Report], against: str, input_size: float | None = None,
@@ -226,7 +228,7 @@ def pct_tick(v: float) -> str:
     return f"{100 * v:.3g} %"
 
 
-def _tight(axis: _Axis, values: Sequence[float], share: float = 0.15) -> _Axis:
+def _tight(axis: Axis, values: Sequence[float], share: float = 0.15) -> Axis:
     """Fit a linear axis to the data (accuracies would crowd the top of an axis from zero)."""
     lo, hi = min(values), max(values)
     pad = (hi - lo) * share or 0.01
@@ -241,20 +243,20 @@ def pareto_chart(points: Sequence[tuple[str, float, float, int]], cost: str, fmt
     front = set(pareto_front([(n, c, a) for n, c, a, _ in points]))
     bottom = height - 40
     full = height + 12 + 16 * len(points)
-    x = _Axis([p[1] for p in points] or [1.0], 70, width - 20)
-    y = _tight(_Axis([p[2] for p in points] or [0.0], bottom, 30, log=False), [p[2] for p in points] or [0.0])
-    body = _frame(x, y, width, height, cost + (" (log)" if x.log else ""), "validation accuracy", fmt, pct_tick)
+    x = Axis([p[1] for p in points] or [1.0], 70, width - 20)
+    y = _tight(Axis([p[2] for p in points] or [0.0], bottom, 30, log=False), [p[2] for p in points] or [0.0])
+    body = frame(x, y, width, height, cost + (" (log)" if x.log else ""), "validation accuracy", fmt, pct_tick)
     line = sorted((p for p in points if p[0] in front), key=lambda p: p[1])
     if len(line) > 1:
-        pts = " ".join(f"{_fmt(x(c))},{_fmt(y(a))}" for _, c, a, _ in line)
+        pts = " ".join(f"{coord(x(c))},{coord(y(a))}" for _, c, a, _ in line)
         body.append(f'<polyline points="{pts}" fill="none" stroke="#888" stroke-width="1.5" stroke-dasharray="4 3"/>')
     for k, (name, c, a, i) in enumerate(points):
         on = "on the front" if name in front else "dominated"
-        body.append(f'<circle cx="{_fmt(x(c))}" cy="{_fmt(y(a))}" r="6" fill="{colour(i)}">'
+        body.append(f'<circle cx="{coord(x(c))}" cy="{coord(y(a))}" r="6" fill="{colour(i)}">'
                     f"<title>{escape(name)}: {escape(fmt(c))}, {100 * a:.2f} % ({on})</title></circle>")
         body.append(f'<circle cx="78" cy="{height + 14 + 16 * k}" r="5" fill="{colour(i)}"/>'
                     f'<text x="90" y="{height + 18 + 16 * k}" {FONT}>{escape(name)} ({on})</text>')
-    return _svg(width, full, body, f"Accuracy vs {cost}")
+    return document(width, full, body, f"Accuracy vs {cost}")
 
 
 def curves_chart(series: Sequence[tuple[str, int, Sequence[tuple[float, float]]]], width: int = 900,
@@ -299,7 +301,7 @@ def diagram(r: Report, width: int = 250) -> str:
         body.append(f'<text x="18" y="{y + 30}" {FONT} fill="#555">{escape(shape_text(b.out_shape))} · '
                     f"{escape(count(b.params))} params · {escape(count(b.macs))} MACs</text>")
         y += h
-    return _svg(width, y + 10, body, r.name)
+    return document(width, y + 10, body, r.name)
 
 
 def overview_charts(reports: Sequence[Report]) -> list[tuple[str, str]]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from analysis.records import Report
+from arch import paths
 from arch.registry import family
 from arch.spec import BlockSpec, Spec, block_to_dict
 
@@ -98,14 +100,16 @@ def _rf(report: Report, path: str) -> tuple[float, float] | None:
 
 
 def _change(kind: str, a: Spec, b: Spec, ra: Report, rb: Report, i: int | None, j: int | None) -> BlockChange:
-    pa, pb = (f"body[{i}]" if i is not None else ""), (f"body[{j}]" if j is not None else "")
+    pa, pb = (paths.body(i) if i is not None else ""), (paths.body(j) if j is not None else "")
     ba, bb = (a.body[i] if i is not None else None), (b.body[j] if j is not None else None)
     fa = block_fields(ba) if ba else {}
     fb = block_fields(bb) if bb else {}
     fields = _field_changes(fa, fb, pb or pa) if kind == "changed" else ()
     params_a, macs_a = (ra.block(pa).params, ra.block(pa).macs) if pa else (0, 0)
     params_b, macs_b = (rb.block(pb).params, rb.block(pb).macs) if pb else (0, 0)
-    return BlockChange(kind, pa, pb, (bb or ba).block, fields, params_b - params_a, macs_b - macs_a,
+    either = bb or ba
+    assert either is not None  # a change has a block on at least one side
+    return BlockChange(kind, pa, pb, either.block, fields, params_b - params_a, macs_b - macs_a,
                        _rf(ra, pa) if pa else None, _rf(rb, pb) if pb else None)
 
 
@@ -113,13 +117,13 @@ def _signature(b: BlockSpec) -> str:
     return json.dumps(block_fields(b), sort_keys=True, default=str)
 
 
-def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+def _opcodes(a: list[str], b: list[str]) -> Sequence[tuple[str, int, int, int, int]]:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
 
 
 def _same(ra: Report, rb: Report, i: int, j: int) -> bool:
     """Same fields, and the same figures (a width multiplier or an input change shows up here)."""
-    x, y = ra.block(f"body[{i}]"), rb.block(f"body[{j}]")
+    x, y = ra.block(paths.body(i)), rb.block(paths.body(j))
     return (x.params, x.macs, x.rf_size) == (y.params, y.macs, y.rf_size)
 
 

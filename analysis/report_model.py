@@ -48,7 +48,7 @@ class AccuracyStats:
 
 
 def accuracy_stats(runs: list[RunResult]) -> AccuracyStats | None:
-    values = [r.final_acc for r in runs if r.finished]
+    values = [r.final_acc for r in runs if r.finished and r.final_acc is not None]  # finished: it has one
     if not values:
         return None
     seeds = tuple(sorted({r.seed for r in runs if r.finished and r.seed is not None}))

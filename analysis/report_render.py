@@ -11,6 +11,7 @@ from typing import Any
 
 from analysis import report_charts as charts
 from analysis.formats import md_cell
+from analysis.html import page, table
 from analysis.records import CONVENTION
 from analysis.report_model import Comparison
 from analysis.report_sections import Chart, Images, Section, Table, Text, diffs, sections
@@ -33,15 +34,6 @@ figcaption{font-size:12px;color:#555;max-width:420px}
 """
 
 
-def _table(t: Table) -> str:
-    cls = lambda i: ' class="n"' if i in t.numeric else ""  # noqa: E731
-    head = "".join(f"<th{cls(i)}>{escape(h)}</th>" for i, h in enumerate(t.head))
-    rows = "".join("<tr>" + "".join(f"<td{cls(i)}>{escape(c)}</td>" for i, c in enumerate(row)) + "</tr>"
-                   for row in t.rows)
-    cap = f"<caption>{escape(t.caption)}</caption>" if t.caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
 def _image(title: str, data: str, caption: str) -> str:
     if data.startswith("png:"):
         pic = (f'<img alt="{escape(title)}" src="data:image/png;base64,{data[4:]}" '
@@ -56,7 +48,7 @@ def _image(title: str, data: str, caption: str) -> str:
 
 def _html_part(p: Table | Chart | Text | Images) -> str:
     if isinstance(p, Table):
-        return _table(p)
+        return table(p.head, p.rows, p.numeric, p.caption, numeric_head=True)
     if isinstance(p, Chart):
         return f"<figure>{p.svg}</figure>"
     if isinstance(p, Text):
@@ -83,9 +75,7 @@ def html(c: Comparison, built: list[Section] | None = None) -> str:
                         else _html_part(p))
         if row:
             body.append('<div class="row">' + "".join(row) + "</div>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(names)}: ConvSmith comparison</title><style>{STYLE}</style></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+    return page(f"{names}: ConvSmith comparison", body, STYLE)
 
 
 def _md_table(t: Table) -> list[str]:
@@ -149,8 +139,9 @@ def to_dict(c: Comparison) -> dict[str, Any]:
     fronts = {}
     trained = [e for e in c.entries if e.accuracy is not None]
     for key, get in (("macs", lambda e: e.report.totals.macs), ("params", lambda e: e.report.totals.params),
-                     ("latency", lambda e: e.latency().median_ms if e.latency() else None)):
-        pts = [(e.name, get(e), e.accuracy.mean) for e in trained if get(e) is not None]
+                     ("latency", lambda e: t.median_ms if (t := e.latency()) else None)):
+        pts = [(e.name, cost, a.mean) for e in trained
+               if (cost := get(e)) is not None and (a := e.accuracy) is not None]
         fronts[key] = charts.pareto_front(pts) if pts else []
     return {"convention": CONVENTION, "object_size": list(c.object_size) if c.object_size else None,
             "summary": summary(c), "networks": networks, "diffs": out_diffs, "pareto": fronts,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from analysis import columns, svg
 from analysis import report_charts as charts
-from analysis import svg
-from analysis.formats import count, hw, nbytes, shape_text
+from analysis.formats import count, hw, nbytes
 from analysis.report_diff import Diff, diff
 from analysis.report_model import Comparison, Entry, Timing
 from analysis.report_summary import summary
@@ -90,7 +90,7 @@ def _totals(c: Comparison) -> Table:
     for device in ("cpu", "cuda"):
         if any(e.latency(device) for e in es):
             rows.append([f"latency, PyTorch, {device}, batch 1 (median)"] + [
-                "-" if e.latency(device) is None else ms(e.latency(device).median_ms) for e in es])
+                "-" if (t := e.latency(device)) is None else ms(t.median_ms) for e in es])
     return Table(["", *(e.name for e in es)], rows, set(range(1, len(es) + 1)))
 
 
@@ -103,8 +103,9 @@ def _stages(c: Comparison) -> list[Part]:
     for k, res in enumerate(cats):
         cells = []
         for i in range(len(reports)):
-            v = [tables[m][k][i] for m in charts.METRICS]
-            cells.append("-" if v[0] is None else f"{count(v[0])} MACs · {count(v[1])} params · {nbytes(v[2])}")
+            macs, params, memory = (tables[m][k][i] for m in charts.METRICS)  # all None or none: same blocks
+            cells.append("-" if macs is None or params is None or memory is None else
+                         f"{count(macs)} MACs · {count(params)} params · {nbytes(memory)}")
         rows.append([res, *cells])
     parts.append(Table(["resolution", *(r.name for r in reports)], rows, set(range(1, len(reports) + 1)),
                        "Top-level blocks grouped by output resolution; activation memory is the sum of the "
@@ -112,12 +113,17 @@ def _stages(c: Comparison) -> list[Part]:
     parts += [Chart(svg.bars([(x.name, float(x.macs)) for x in charts.top_layers(e.report)],
                              f"{e.name}: MACs of the 10 most expensive layers", count, width=440), small=True)
               for e in c.entries]
+    cols = columns.shown(columns.LAYER_COLUMNS, "compare")
+    at = 1 + next(i for i, col in enumerate(cols) if col.key == "macs")  # the share follows the MACs
+    head = [col.title for col in cols]
+    numeric = {i + (i >= at) for i in columns.numeric(cols)} | {at}
     for e in c.entries:
         total = e.report.totals.macs or 1
-        rows = [[x.name, x.type, shape_text(x.out_shape), f"{x.macs:,}", f"{100 * x.macs / total:.1f} %",
-                 f"{x.params:,}", nbytes(x.activation_bytes)] for x in charts.top_layers(e.report)]
-        parts.append(Table(["layer", "type", "output", "MACs", "share of MACs", "parameters", "output memory"],
-                           rows, {3, 4, 5, 6}, f"{e.name}: the 10 most expensive layers (by MACs)", small=True))
+        top = charts.top_layers(e.report)
+        rows = [cells[:at] + [f"{100 * x.macs / total:.1f} %"] + cells[at:]
+                for x, cells in zip(top, columns.rows(top, cols, "exact"))]
+        parts.append(Table(head[:at] + ["share of MACs"] + head[at:], rows, numeric,
+                           f"{e.name}: the 10 most expensive layers (by MACs)", small=True))
     return parts
 
 
@@ -227,10 +233,11 @@ def _reached(c: Comparison) -> list[Part]:
         costs: list[tuple[str, Callable[[Entry], float | None], Callable[[float], str]]] = [
             ("MACs", lambda e: float(e.report.totals.macs), count),
             ("parameters", lambda e: float(e.report.totals.params), count),
-            ("latency (ms, CPU, batch 1)", lambda e: e.latency().median_ms if e.latency() else None,
+            ("latency (ms, CPU, batch 1)", lambda e: t.median_ms if (t := e.latency()) else None,
              lambda v: f"{v:.3g}")]
         for name, get, fmt in costs:
-            p = [(e.name, get(e), e.accuracy.mean, i) for i, e in pts if get(e) is not None]
+            p = [(e.name, cost, a.mean, i) for i, e in pts
+                 if (cost := get(e)) is not None and (a := e.accuracy) is not None]
             if p:
                 parts.append(Chart(charts.pareto_chart(p, name, fmt), small=True))
     return parts

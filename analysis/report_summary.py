@@ -37,24 +37,24 @@ def summary(c: Comparison) -> str:
     else:
         out.append(f"The smallest is {small.name} with {small.report.totals.params:,} parameters "
                    f"({_times(small.report.totals.params, cheap.report.totals.params)} fewer than {cheap.name}).")
-    timed = [e for e in es if e.latency() is not None]
+    timed = [(e, t.median_ms) for e in es if (t := e.latency()) is not None]
     if len(timed) > 1:
-        fast = min(timed, key=lambda e: e.latency().median_ms)
-        slow = max(timed, key=lambda e: e.latency().median_ms)
-        out.append(f"Measured on this machine's CPU at batch 1, {fast.name} takes {fast.latency().median_ms:.2f} ms "
-                   f"per forward pass, {_times(fast.latency().median_ms, slow.latency().median_ms)} faster than "
-                   f"{slow.name} ({slow.latency().median_ms:.2f} ms)"
+        (fast, fast_ms), (slow, slow_ms) = min(timed, key=lambda p: p[1]), max(timed, key=lambda p: p[1])
+        out.append(f"Measured on this machine's CPU at batch 1, {fast.name} takes {fast_ms:.2f} ms "
+                   f"per forward pass, {_times(fast_ms, slow_ms)} faster than "
+                   f"{slow.name} ({slow_ms:.2f} ms)"
                    + ("; MACs and latency rank the networks differently." if fast is not cheap else "."))
     rf = max(es, key=lambda e: e.report.receptive_field.size[0])
     out.append(f"{rf.name} has the largest receptive field ({rf.report.receptive_field.size[0]:g} px).")
-    trained = [e for e in es if e.accuracy is not None]
+    means = {id(e): a.mean for e in es if (a := e.accuracy) is not None}  # by entry: names may repeat
+    trained = [e for e in es if id(e) in means]
     if len(trained) > 1:
-        best = max(trained, key=lambda e: e.accuracy.mean)
+        best = max(trained, key=lambda e: means[id(e)])
         cheapest = min(trained, key=lambda e: e.report.totals.macs)
         if best is cheapest:
             out.append(f"The cheapest trained network, {best.name}, is also the most accurate: {_acc(best)}.")
         else:
-            gap = 100 * (best.accuracy.mean - cheapest.accuracy.mean)
+            gap = 100 * (means[id(best)] - means[id(cheapest)])
             out.append(f"{best.name} reaches {_acc(best)}; {cheapest.name} reaches {_acc(cheapest)}, {gap:.2f} "
                        f"points less for {_times(cheapest.report.totals.macs, best.report.totals.macs)} fewer MACs.")
     elif trained:

@@ -5,10 +5,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from analysis.engine import analyze
 from analysis.records import Report
 from arch.graph import Shape
+
+if TYPE_CHECKING:
+    from torch import nn
 
 DEFAULT_FX_INPUT = (3, 224, 224)  # a module carries no input size; ImageNet's unless --input says otherwise
 _MODULE_REF = re.compile(r".+\.py:[A-Za-z_][A-Za-z0-9_]*")
@@ -18,7 +22,7 @@ def is_module_ref(ref: str) -> bool:
     return bool(_MODULE_REF.fullmatch(ref))
 
 
-def analyze_module(module: object, label: str, input_shape: Shape | None, **options: object) -> Report:
+def analyze_module(module: nn.Module, label: str, input_shape: Shape | None, **options: Any) -> Report:
     """fx-import an nn.Module and analyse it; parameters the forward never uses are noted, not hidden."""
     from arch.fx_import import import_module, unused_parameters
 
@@ -31,7 +35,7 @@ def analyze_module(module: object, label: str, input_shape: Shape | None, **opti
     return report
 
 
-def analyze_ref(ref: str, input_shape: Shape | None = None, **options: object) -> Report:
+def analyze_ref(ref: str, input_shape: Shape | None = None, **options: Any) -> Report:
     """Analyse whatever ``ref`` names (see the module docstring); ``options`` go to ``analyze``."""
     if ref.startswith("torchvision:"):
         from arch.fx_import import torchvision_model

@@ -1,4 +1,9 @@
-"""Small inline SVG charts for the HTML reports (no plotting library). Every label is escaped."""
+"""The charts of every report, as inline SVG (no plotting library); every label is escaped.
+
+Public building blocks: ``Axis`` / ``fitted`` (data to pixels, ticks), ``frame`` (plot box, ticks, labels),
+``document`` (the <svg> element), ``coord`` (a pixel coordinate as text), and ready charts (``bars``,
+``lines``, ``scatter``). The comparison (analysis.report_charts), study (search.plots, search.explore_svg)
+reports draw on them, and training's PNG curves (training.images) use the same axes and ticks."""
 
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ PALETTE = ("#3b6ea8", "#d9822b", "#3d9a5b", "#b8474b", "#7d5ba6", "#8c6d46", "#c
 FONT = 'font-family="sans-serif" font-size="11"'
 
 
-def _fmt(v: float) -> str:
+def coord(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg(width: int, height: int, body: list[str], title: str) -> str:
+def document(width: int, height: int, body: list[str], title: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
             f'<text x="8" y="16" {FONT} font-weight="bold">{escape(title)}</text>' + "".join(body) + "</svg>")
@@ -31,13 +36,13 @@ def bars(items: Sequence[tuple[str, float]], title: str, fmt: Callable[[float], 
         w = span * value / top_value
         short = label if len(label) <= 26 else label[:25] + "…"
         body.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end" {FONT}>{escape(short)}</text>'
-                    f'<rect x="{left}" y="{y + 2}" width="{_fmt(w)}" height="{row - 5}" fill="{PALETTE[0]}">'
+                    f'<rect x="{left}" y="{y + 2}" width="{coord(w)}" height="{row - 5}" fill="{PALETTE[0]}">'
                     f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
-                    f'<text x="{_fmt(left + w + 4)}" y="{y + 12}" {FONT}>{escape(fmt(value))}</text>')
-    return _svg(width, top + row * len(items) + 8, body, title)
+                    f'<text x="{coord(left + w + 4)}" y="{y + 12}" {FONT}>{escape(fmt(value))}</text>')
+    return document(width, top + row * len(items) + 8, body, title)
 
 
-class _Axis:
+class Axis:
     """Maps data to pixels, logarithmically when the data spans more than two decades."""
 
     def __init__(self, values: Sequence[float], lo_px: float, hi_px: float, log: bool | None = None) -> None:
@@ -68,24 +73,36 @@ class _Axis:
         return [start + i * step for i in range(int((self.hi - start) / step) + 1)]
 
 
-def _frame(x: _Axis, y: _Axis, width: int, height: int, xlabel: str, ylabel: str,
+def fitted(values: Sequence[float], lo_px: float, hi_px: float, pad: float = 0.08) -> Axis:
+    """A linear axis fitted to the data, ``pad`` of its span added each side (``Axis`` starts a linear axis
+    at zero: accuracies would crowd the top)."""
+    axis = Axis(values, lo_px, hi_px, log=False)
+    lo, hi = min(values), max(values)
+    margin = (hi - lo) * pad or 0.01
+    axis.lo, axis.hi = lo - margin, hi + margin
+    return axis
+
+
+def frame(x: Axis, y: Axis, width: int, height: int, xlabel: str, ylabel: str,
            fmt: Callable[[float], str], yfmt: Callable[[float], str] | None = None) -> list[str]:
     """Plot-area box, ticks and axis labels; ``yfmt`` formats the y ticks when they differ from x's."""
     yfmt = yfmt or fmt
-    out = [f'<rect x="{_fmt(x.lo_px)}" y="{_fmt(y.hi_px)}" width="{_fmt(x.hi_px - x.lo_px)}" '
-           f'height="{_fmt(y.lo_px - y.hi_px)}" fill="none" stroke="#999"/>']
+    out = [f'<rect x="{coord(x.lo_px)}" y="{coord(y.hi_px)}" width="{coord(x.hi_px - x.lo_px)}" '
+           f'height="{coord(y.lo_px - y.hi_px)}" fill="none" stroke="#999"/>']
     for t in x.ticks():
         px = x(t)
-        out.append(f'<text x="{_fmt(px)}" y="{_fmt(y.lo_px + 14)}" text-anchor="middle" {FONT}>{escape(fmt(t))}</text>')
+        out.append(f'<text x="{coord(px)}" y="{coord(y.lo_px + 14)}" text-anchor="middle" {FONT}>'
+                   f"{escape(fmt(t))}</text>")
     for t in y.ticks():
         py = y(t)
-        out.append(f'<line x1="{_fmt(x.lo_px)}" x2="{_fmt(x.hi_px)}" y1="{_fmt(py)}" y2="{_fmt(py)}" stroke="#eee"/>'
-                   f'<text x="{_fmt(x.lo_px - 4)}" y="{_fmt(py + 4)}" text-anchor="end" {FONT}>'
+        out.append(f'<line x1="{coord(x.lo_px)}" x2="{coord(x.hi_px)}" y1="{coord(py)}" y2="{coord(py)}" '
+                   'stroke="#eee"/>'
+                   f'<text x="{coord(x.lo_px - 4)}" y="{coord(py + 4)}" text-anchor="end" {FONT}>'
                    f"{escape(yfmt(t))}</text>")
-    out.append(f'<text x="{_fmt((x.lo_px + x.hi_px) / 2)}" y="{height - 4}" text-anchor="middle" {FONT}>'
+    out.append(f'<text x="{coord((x.lo_px + x.hi_px) / 2)}" y="{height - 4}" text-anchor="middle" {FONT}>'
                f"{escape(xlabel)}</text>")
-    out.append(f'<text x="12" y="{_fmt((y.lo_px + y.hi_px) / 2)}" text-anchor="middle" {FONT} '
-               f'transform="rotate(-90 12 {_fmt((y.lo_px + y.hi_px) / 2)})">{escape(ylabel)}</text>')
+    out.append(f'<text x="12" y="{coord((y.lo_px + y.hi_px) / 2)}" text-anchor="middle" {FONT} '
+               f'transform="rotate(-90 12 {coord((y.lo_px + y.hi_px) / 2)})">{escape(ylabel)}</text>')
     return out
 
 
@@ -94,28 +111,28 @@ def lines(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], title: st
     """Line chart of named (x, y) series on linear axes."""
     xs = [p[0] for _, pts in series for p in pts] or [0.0]
     ys = [p[1] for _, pts in series for p in pts] or [0.0]
-    x = _Axis(xs, 60, width - 20, log=False)
-    y = _Axis(ys, height - 40, 30, log=False)
-    body = _frame(x, y, width, height, xlabel, ylabel, fmt)
+    x = Axis(xs, 60, width - 20, log=False)
+    y = Axis(ys, height - 40, 30, log=False)
+    body = frame(x, y, width, height, xlabel, ylabel, fmt)
     for i, (name, pts) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
-        path = " ".join(f"{_fmt(x(a))},{_fmt(y(b))}" for a, b in pts)
+        path = " ".join(f"{coord(x(a))},{coord(y(b))}" for a, b in pts)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         body.append(f'<text x="{width - 24}" y="{44 + 14 * i}" text-anchor="end" fill="{colour}" {FONT}>'
                     f"{escape(name)}</text>")
-    return _svg(width, height, body, title)
+    return document(width, height, body, title)
 
 
 def scatter(points: Sequence[tuple[str, float, float]], title: str, xlabel: str, ylabel: str,
             fmt: Callable[[float], str], width: int = 640, height: int = 360) -> str:
     """Labelled points; an axis turns logarithmic when its values span more than two decades."""
-    x = _Axis([p[1] for p in points], 70, width - 30)
-    y = _Axis([p[2] for p in points], height - 40, 30)
-    body = _frame(x, y, width, height, xlabel + (" (log)" if x.log else ""), ylabel + (" (log)" if y.log else ""),
+    x = Axis([p[1] for p in points], 70, width - 30)
+    y = Axis([p[2] for p in points], height - 40, 30)
+    body = frame(x, y, width, height, xlabel + (" (log)" if x.log else ""), ylabel + (" (log)" if y.log else ""),
                   fmt)
     for i, (label, a, b) in enumerate(points):
         colour = PALETTE[i % len(PALETTE)]
-        body.append(f'<circle cx="{_fmt(x(a))}" cy="{_fmt(y(b))}" r="5" fill="{colour}">'
+        body.append(f'<circle cx="{coord(x(a))}" cy="{coord(y(b))}" r="5" fill="{colour}">'
                     f"<title>{escape(label)}: {escape(fmt(a))}, {escape(fmt(b))}</title></circle>"
-                    f'<text x="{_fmt(x(a) + 7)}" y="{_fmt(y(b) - 6)}" {FONT}>{escape(label)}</text>')
-    return _svg(width, height, body, title)
+                    f'<text x="{coord(x(a) + 7)}" y="{coord(y(b) - 6)}" {FONT}>{escape(label)}</text>')
+    return document(width, height, body, title)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import re
 from typing import Any
 
@@ -12,78 +11,15 @@ from torch import nn
 from arch import ops
 from arch.errors import ConvSmithError
 from arch.graph import BlockInfo, Graph, Node
+from arch.op_table import OPS, module_call
 from arch.paths import path_of
 from arch.registry import family
 
-ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "silu": "SiLU", "gelu": "GELU",
-               "hardswish": "Hardswish", "sigmoid": "Sigmoid", "hardsigmoid": "Hardsigmoid", "tanh": "Tanh"}
-FUNCTIONAL = ("add", "mul", "max", "concat")
-
-
-def _k(pair: tuple[int, int]) -> int | tuple[int, int]:
-    return pair[0] if pair[0] == pair[1] else tuple(pair)
-
-
-def module_spec(node: Node) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-    """The torch.nn class name and constructor arguments of a module-backed op.
-
-    The builder instantiates it and the Python exporter prints it, so both always agree.
-    """
-    a = node.attrs
-    if node.op == "conv":
-        kw: dict[str, Any] = {"stride": _k(a["stride"])}
-        padding = a["padding"]
-        kw["padding"] = padding if padding == "same" else _k(padding)
-        if a["dilation"] != (1, 1):
-            kw["dilation"] = _k(a["dilation"])
-        if a["groups"] != 1:
-            kw["groups"] = a["groups"]
-        kw["bias"] = a["bias"]
-        if a["padding_mode"] != "zeros":
-            kw["padding_mode"] = a["padding_mode"]
-        return "Conv2d", (a["in_channels"], a["out_channels"], _k(a["kernel"])), kw
-    if node.op == "bn":
-        cls = "BatchNorm2d" if len(node.shape) == 3 else "BatchNorm1d"
-        return cls, (a["channels"],), {"eps": a["eps"], "momentum": a["momentum"]}
-    if node.op == "act":
-        return ACTIVATIONS[a["fn"]], (), {}
-    if node.op in ("maxpool", "avgpool", "nmaxpool"):
-        cls = {"maxpool": "MaxPool2d", "avgpool": "AvgPool2d", "nmaxpool": "NMaxPool2d"}[node.op]
-        kw = {"stride": _k(a["stride"]), "padding": _k(a["padding"])}
-        if a["ceil_mode"]:
-            kw["ceil_mode"] = True
-        if node.op == "nmaxpool":
-            kw["n"] = a["n"]
-        return cls, (_k(a["kernel"]),), kw
-    if node.op in ("adaptive_avgpool", "adaptive_maxpool"):
-        cls = "AdaptiveAvgPool2d" if node.op == "adaptive_avgpool" else "AdaptiveMaxPool2d"
-        return cls, (_k(a["output"]),), {}
-    if node.op == "flatten":
-        return "Flatten", (), {}
-    if node.op == "linear":
-        return "Linear", (a["in_features"], a["out_features"]), {"bias": a["bias"]}
-    if node.op == "dropout":
-        return "Dropout", (), {"p": a["p"]}
-    if node.op == "channel_gate":
-        return "ChannelGate", (a["channels"], a["hidden"]), {}
-    if node.op == "spatial_gate":
-        return "SpatialGate", (a["kernel"],), {}
-    if node.op == "lrn":
-        return "LocalResponseNorm", (a["size"],), {"alpha": a["alpha"], "beta": a["beta"], "k": a["k"]}
-    raise ValueError(f"op {node.op!r} of {node.name} cannot be built")
-
 
 def make_module(node: Node) -> nn.Module:
-    cls, args, kwargs = module_spec(node)
+    cls, args, kwargs = module_call(node)
     ctor = getattr(ops, cls, None) or getattr(nn, cls)  # ConvSmith's own modules (arch.ops) first
     return ctor(*args, **kwargs)
-
-
-def _cat(*xs: torch.Tensor) -> torch.Tensor:
-    return torch.cat(xs, 1)
-
-
-FUNCTIONS = {"add": operator.add, "mul": operator.mul, "max": torch.maximum, "concat": _cat}
 
 
 def place(root: nn.Module, path: str, module: nn.Module) -> None:
@@ -130,8 +66,9 @@ class Block(nn.Module):
             steps.append((_Chain([m for _, m in blocks]), [0]))
             slots[out] = len(steps)
         for i, n in enumerate(nodes, start=len(steps) + 1):
-            if n.op in FUNCTIONAL:
-                fn: Any = FUNCTIONS[n.op]
+            merge = OPS[n.op].merge
+            if merge is not None:
+                fn: Any = merge
             else:
                 fn = make_module(n)
                 place(self, n.name[len(info.module) + 1:], fn)

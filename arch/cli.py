@@ -11,6 +11,8 @@ import re
 import sys
 from typing import Any
 
+from arch.dims import dims
+
 SPEC_HELP = "a spec JSON file or template:NAME (see 'convsmith templates')"
 
 
@@ -55,7 +57,7 @@ def _templates(args: argparse.Namespace) -> int:
     from arch.expand import expand_spec
     from arch.templates import load_template, names
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in names():
         spec = load_template(name)
         out = expand_spec(spec).output.shape
@@ -65,7 +67,7 @@ def _templates(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     for r in rows:
-        shape = "x".join(map(str, r["input"]))
+        shape = dims(r["input"])
         print(f"{r['name']:<16} {r['title']:<16} {shape:>10}  {r['classes']:>5} classes  {r['description']}")
     return 0
 
@@ -113,7 +115,7 @@ def _export(args: argparse.Namespace) -> int:
         raise ConvSmithError(f"give --format ({', '.join(FORMATS)}) or an output file with a known suffix")
     spec = load_source(args.spec)
     if args.output in (None, "-"):
-        if fmt not in ("py", "json"):
+        if not FORMATS[fmt].text:
             raise ConvSmithError(f"--format {fmt} writes a binary file: give -o FILE")
         write_output(None, render(spec, fmt, args.input).decode("utf-8"))
         return 0
@@ -138,7 +140,7 @@ def _demo(args: argparse.Namespace) -> int:
         with torch.no_grad():
             y = model(torch.zeros(1, *spec.input))
         params = sum(p.numel() for p in model.parameters())
-        shape = "x".join(map(str, spec.input))
+        shape = dims(spec.input)
         print(f"  {name:<16} {shape:>10} -> {y.shape[1]:>4} logits  {params:>12,} params  "
               f"{len(spec.body):>3} blocks  {1000 * (time.perf_counter() - t0):6.0f} ms")
     return 0
@@ -165,18 +167,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print name, input, output and params as JSON")
     p.set_defaults(run=_build)
 
-    p = sub.add_parser("export", help="export a spec as PyTorch code, ONNX, TorchScript or JSON",
-                       description="Export a spec. py: one readable Python file that imports only torch, with "
-                                   "the same state_dict keys and outputs as the built model; onnx: opset 18, "
-                                   "input 'input', output 'logits', dynamic batch; torchscript: a traced archive "
-                                   "for torch.jit.load; json: the normalised spec. The file is written "
-                                   "atomically: a failed export leaves an existing file untouched.",
+    from arch.export import FORMATS  # the table only: the writers import torch when they run
+
+    p = sub.add_parser("export", help="export a spec as " + ", ".join(FORMATS),
+                       description="Export a spec. " + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values())
+                                   + ". The file is written atomically: a failed export leaves an existing file "
+                                   "untouched.",
                        epilog="example: convsmith export template:resnet18 --format onnx -o resnet18.onnx")
     p.add_argument("spec", help=SPEC_HELP)
-    p.add_argument("--format", "-f", choices=("py", "onnx", "torchscript", "json"),
-                   help="output format (default: from the output file's suffix: .py .onnx .pt/.ts .json)")
+    p.add_argument("--format", "-f", choices=tuple(FORMATS),
+                   help="output format (default: from the output file's suffix: "
+                        + " ".join("/".join(f.suffixes) for f in FORMATS.values()) + ")")
     p.add_argument("-o", "--output", metavar="FILE",
-                   help="output file ('-' or none: print to stdout, py and json only)")
+                   help="output file ('-' or none: print to stdout, "
+                        + " and ".join(f.name for f in FORMATS.values() if f.text) + " only)")
     p.add_argument("--input", type=shape_arg, metavar="CxHxW",
                    help="input shape to export for (default: the spec's)")
     p.set_defaults(run=_export)

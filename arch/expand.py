@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from arch import paths
+from arch.dims import dims
 from arch.errors import Problem, SpecError
 from arch.fields import as_pair
 from arch.graph import BlockInfo, Graph, Node, Port, Shape, fmt_shape
-from arch.limits import size_problem
+from arch.limits import expanded_blocks, too_many_blocks
 from arch.registry import family
 from arch.shapes import conv_out, conv_pads, pool_out
 
@@ -95,10 +97,6 @@ class _Stop(Exception):
         self.problem = problem
 
 
-def _hw(h: int, w: int) -> str:
-    return f"{h}x{w}"
-
-
 class Emitter:
     """What block families call to emit primitive ops; checks every shape on the way."""
 
@@ -166,11 +164,11 @@ class Emitter:
             limit_h, limit_w = (h, w) if padding_mode == "circular" else (h - 1, w - 1)
             if max(top, bottom) > limit_h or max(left, right) > limit_w:
                 raise ShapeIssue(f"{padding_mode} padding {max(top, bottom)}x{max(left, right)} is too large "
-                                 f"for input {_hw(h, w)}")
+                                 f"for input {dims((h, w))}")
         oh = conv_out(h, kh, sh, dh, top, bottom)
         ow = conv_out(w, kw, sw, dw, left, right)
         if oh < 1 or ow < 1:
-            raise ShapeIssue(f"input {_hw(h, w)} would become {_hw(max(oh, 0), max(ow, 0))}")
+            raise ShapeIssue(f"input {dims((h, w))} would become {dims((max(oh, 0), max(ow, 0)))}")
         return self._emit(name, "conv", [x], (out, oh, ow), in_channels=cin, out_channels=out,
                           kernel=(kh, kw), stride=(sh, sw), dilation=(dh, dw), groups=groups, bias=bias,
                           padding_mode=padding_mode, pads=pads, padding=torch_padding)
@@ -220,7 +218,7 @@ class Emitter:
             raise ShapeIssue(f"padding {ph}x{pw} must be at most half the kernel {kh}x{kw}")
         oh, ow = pool_out(h, kh, sh, ph, ceil_mode), pool_out(w, kw, sw, pw, ceil_mode)
         if oh < 1 or ow < 1:
-            raise ShapeIssue(f"input {_hw(h, w)} would become {_hw(max(oh, 0), max(ow, 0))}")
+            raise ShapeIssue(f"input {dims((h, w))} would become {dims((max(oh, 0), max(ow, 0)))}")
         attrs: dict[str, Any] = dict(kernel=(kh, kw), stride=(sh, sw), padding=(ph, pw), ceil_mode=ceil_mode)
         if mode == "nmax":
             if n > kh * kw:
@@ -321,7 +319,7 @@ def _expand_block(name: str, bs: BlockSpec, x: Port, i: int, ctx: Context) -> tu
     """Expand top-level block ``i`` on its own: its graph (partial when it fails), output or problem."""
     part = Graph(name, x.shape)
     try:
-        return part, Emitter(part, ctx).block(bs, x, f"body[{i}]", f"body.{i}"), None
+        return part, Emitter(part, ctx).block(bs, x, paths.body(i), paths.body_module(i)), None
     except _Stop as stop:
         return part, None, stop.problem
 
@@ -363,6 +361,7 @@ class Expansion:
     node_starts: list[int]
     block_starts: list[int]
     segments: list[Segment]
+    sizes: list[int] = field(default_factory=list)  # blocks each top-level block expands to (arch/limits.py)
 
     def variant(self, spec: Spec, changed: set[int]) -> Graph:
         """The graph of ``spec``, which must equal this expansion's spec except for the top-level blocks
@@ -402,22 +401,40 @@ class Expansion:
         for i in range(first, len(spec.body)):
             if i not in changed and x == self.ports[i]:  # the rest expands as before
                 return
+            assert x is not None  # callers re-expand only a spec whose every port is set
             seg, problem = _segment(spec.name, spec.body[i], x, i, ctx)
             yield i, seg, problem
             if problem is not None:
                 return
+            assert isinstance(seg, Segment)  # without a problem, the expansion is a (cached) segment
             x = seg.out
 
 
-def expand(spec: Spec, input_shape: Shape | None = None) -> Expansion:
-    """``build_graph`` with the position of every top-level block (``ports[-1]`` None when it fails)."""
+def expand(spec: Spec, input_shape: Shape | None = None, previous: Expansion | None = None) -> Expansion:
+    """``build_graph`` with the position of every top-level block (``ports[-1]`` None when it fails).
+
+    ``previous``: an expansion of an earlier state of the same document (the designer's last one). Its
+    top-level blocks that are the very objects of ``spec`` at the same position and input are taken as they
+    are, without recomputing their cache keys or sizes: an edit copies only the blocks it changes, and a spec
+    is never changed in place once expanded. A one-block edit of a large network then costs about that block.
+    """
     shape = tuple(input_shape or spec.input)
+    ctx = Context.of(spec)
+    if previous is not None and (tuple(previous.graph.input_shape) != shape
+                                 or Context.of(previous.spec).key != ctx.key):
+        previous = None
+    before = previous.spec.body if previous is not None else []
+
+    def same(i: int, bs: BlockSpec) -> bool:
+        return i < len(before) and before[i] is bs
+
+    sizes = [previous.sizes[i] if previous is not None and same(i, bs) and i < len(previous.sizes)
+             else expanded_blocks([bs], spec.depth_mult) for i, bs in enumerate(spec.body)]
     refused = "is empty: the network computes nothing (add blocks)" if not spec.body else \
-        size_problem(spec.body, spec.depth_mult)  # arch/limits.py: before anything is expanded
+        too_many_blocks(sum(sizes))  # arch/limits.py: before anything is expanded
     if refused is not None:
         graph = Graph(spec.name, shape, [Node("input", "input", (), shape)], [], [Problem("body", refused)])
-        return Expansion(spec, graph, [None], [1], [0], [])
-    ctx = Context.of(spec)
+        return Expansion(spec, graph, [None], [1], [0], [], sizes)
     nodes = [Node("input", "input", (), shape)]
     blocks: list[BlockInfo] = []
     problems: list[Problem] = []
@@ -430,20 +447,26 @@ def expand(spec: Spec, input_shape: Shape | None = None) -> Expansion:
         ports.append(x)
         node_starts.append(len(nodes))
         block_starts.append(len(blocks))
-        seg, problem = _segment(spec.name, bs, x, i, ctx)
+        assert x is not None  # set to None only when the loop ends
+        seg: Segment | Graph
+        if previous is not None and same(i, bs) and i < len(previous.segments) and previous.ports[i] == x:
+            seg, problem = previous.segments[i], None
+        else:
+            seg, problem = _segment(spec.name, bs, x, i, ctx)
         nodes += seg.nodes
         blocks += seg.blocks
         if problem is not None:
             problems.append(problem)
             x = None
             break
+        assert isinstance(seg, Segment)  # without a problem, the expansion is a (cached) segment
         segments.append(seg)
         x = seg.out
     ports.append(x)
     node_starts.append(len(nodes))
     block_starts.append(len(blocks))
     graph = Graph(spec.name, shape, nodes, blocks, problems)
-    return Expansion(spec, graph, ports, node_starts, block_starts, segments)
+    return Expansion(spec, graph, ports, node_starts, block_starts, segments, sizes)
 
 
 def build_graph(spec: Spec, input_shape: Shape | None = None) -> Graph:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
+
+from arch import activations
 
 Pair = tuple[int, int]
 PADDING_WORDS = ("auto", "same", "valid")
-KINDS = ("int", "float", "bool", "choice", "pair", "padding", "block", "overrides", "paths")
-NESTED = ("block", "overrides", "paths")  # kinds holding blocks or overrides, parsed by the spec, never searched
+FieldKind = Literal["int", "float", "bool", "choice", "pair", "padding", "block", "overrides", "paths"]
+KINDS: tuple[FieldKind, ...] = get_args(FieldKind)
+# kinds holding blocks or overrides: parsed by the spec, never searched
+NESTED: tuple[FieldKind, ...] = ("block", "overrides", "paths")
 
 
 def as_pair(value: int | Pair | list[int]) -> Pair:
@@ -47,7 +51,7 @@ class Field:
     """A block field: its type, default, valid range and whether a search may vary it."""
 
     name: str
-    kind: str
+    kind: FieldKind
     default: Any
     doc: str = ""
     min: float | None = None
@@ -151,7 +155,7 @@ def to_json(value: Any) -> Any:
 
 
 # Shared declarations, so families spell common fields the same way.
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "silu", "gelu", "hardswish", "hardsigmoid", "sigmoid", "tanh", "none")
+ACTIVATIONS = (*activations.NAMES, "none")  # the spec's choices: arch.activations, or none
 GATES = ("sigmoid", "hardsigmoid")
 MAX_CHANNELS = 16384
 

@@ -20,70 +20,39 @@ global. Every op that has no IR equivalent becomes an ``unknown`` node (its para
 counted) and is listed in ``graph.unknown_ops``; the analysis then marks the totals as lower bounds.
 Values that are not tensors (sizes, shapes) are not activations and make no node. Parameters of modules
 that the traced forward never calls are not part of the graph; ``unused_parameters`` names them.
+Which module classes and call targets map to which op is declared in ``arch.op_table`` (``fx_modules``,
+``fx_functions``); a module is read by its entry's ``from_module``, a call by the op's rule in ``_CALLS``.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
-import operator
 import sys
+from collections.abc import Callable
 from math import prod
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
 
-from arch import fx_roles, ops
+from arch import fx_roles
 from arch.errors import ConvSmithError
 from arch.fields import as_pair
+from arch.fx_targets import ACT_OF_TARGET, CALL_OPS, Call, call_target, module_entry, target_name
 from arch.fx_trace import SHAPE, meta_init, traced
 from arch.graph import BlockInfo, Graph, Node
+from arch.op_modules import pool_attrs
+from arch.op_table import OPS, Op
 from arch.shapes import conv_pads
 
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
-ACT_MODULES = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu", nn.SiLU: "silu", nn.GELU: "gelu",
-               nn.Hardswish: "hardswish", nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "hardsigmoid", nn.Tanh: "tanh"}
-ACT_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", F.leaky_relu: "leaky_relu", F.silu: "silu",
-                 F.gelu: "gelu", F.hardswish: "hardswish", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
-                 F.hardsigmoid: "hardsigmoid", torch.tanh: "tanh", F.tanh: "tanh"}
-ACT_METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
-ADD = (operator.add, operator.iadd, torch.add)
-MUL = (operator.mul, operator.imul, torch.mul)
-SUB_DIV = (operator.sub, operator.isub, torch.sub, operator.truediv, operator.itruediv, torch.div)
-MATMUL = (torch.matmul, operator.matmul, torch.bmm)
-UNARY = {torch.exp: "exp", torch.sqrt: "sqrt", torch.rsqrt: "rsqrt", torch.abs: "abs", torch.neg: "neg",
-         operator.neg: "neg", torch.log: "log", torch.clamp: "clamp", torch.pow: "pow", operator.pow: "pow",
-         torch.sin: "sin", torch.cos: "cos", torch.erf: "erf", F.normalize: "normalize"}
-UNARY_METHODS = ("exp", "sqrt", "rsqrt", "abs", "neg", "log", "clamp", "clamp_", "pow", "sin", "cos", "erf")
-SCALAR_METHODS = ("add", "add_", "mul", "mul_", "sub", "sub_", "div", "div_")
-SOFTMAX = (F.softmax, torch.softmax, F.log_softmax, torch.log_softmax)
-FACTORIES = (torch.zeros, torch.ones, torch.empty, torch.full, torch.arange, torch.tensor, torch.zeros_like,
-             torch.ones_like, torch.empty_like, torch.full_like, torch.eye, torch.linspace)
-FACTORY_METHODS = ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor")
-ALIAS_METHODS = ("contiguous", "to", "float", "half", "bfloat16", "type_as", "detach", "clone")
-VIEW_METHODS = ("view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "expand", "expand_as",
-                "view_as", "reshape_as")
-VIEW_FUNCTIONS = (torch.reshape, torch.flatten, torch.squeeze, torch.unsqueeze, torch.unflatten)
+ALIASES = ("contiguous", "to", "float", "half", "bfloat16", "type_as", "detach", "clone")  # Tensor methods
 PERMUTES = ("permute", "transpose", "swapaxes", "movedim", "t")
 SPLITS = ("chunk", "split", "unbind", "tensor_split")
-REDUCES = ("mean", "sum", "amax", "amin")
-# torchvision functions that torch.fx.wrap keeps opaque, by what they compute
-SWIN = "torchvision.models.swin_transformer."
-WRAPPED_COPIES = (SWIN + "_get_relative_position_bias", SWIN + "_patch_merging_pad")
-WINDOW_ATTENTION = SWIN + "shifted_window_attention"
 Mapped = tuple[str, dict[str, Any]]
-
-
-def _target_name(fx_node: fx.Node) -> str:
-    t = fx_node.target
-    if isinstance(t, str):
-        return t if fx_node.op == "call_module" else f"Tensor.{t}"
-    module = getattr(t, "__module__", None) or ""
-    name = getattr(t, "__name__", repr(t))
-    return f"{module}.{name}" if module and module != "_operator" else f"operator.{name}"
 
 
 def _arg(fx_node: fx.Node, index: int, name: str, default: Any) -> Any:
@@ -170,6 +139,10 @@ class _Importer:
         self.calls[path] = n + 1
         return path if n == 0 else f"{path}@{n}"
 
+    def _name_of(self, a: Any) -> str | None:
+        """The graph node an fx argument stands for (an activation or a constant), or None (a literal)."""
+        return (self.value.get(a) or self._constant(a)) if isinstance(a, fx.Node) else None
+
     def _constant(self, fx_node: fx.Node) -> str | None:
         """The IR node of a parameter / buffer read by a function, made on first use."""
         if fx_node in self.value:
@@ -211,7 +184,7 @@ class _Importer:
 
     def unknown(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...], full: Any,
                 counts: dict[str, int]) -> None:
-        target = _target_name(fx_node)
+        target = target_name(fx_node)
         rank = len(full) if isinstance(full, tuple) else 0
         self._add(fx_node, "unknown", inputs, shape, full, ("s",) * rank, target=target, **counts)
         self.graph.unknown_ops.append(f"{self.graph.nodes[-1].name} ({target})")
@@ -258,13 +231,7 @@ class _Importer:
             shape = full[1:] if batched and full else full
         else:
             shape = ()  # a tuple of tensors (or nothing): its getitem users make the nodes downstream
-        mapped = None
-        if full is not None:
-            try:
-                mapped = self._map_module(fx_node, m, inputs, shape) if m is not None else \
-                    self._map_function(fx_node, inputs, shape)
-            except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
-                mapped = None  # an argument pattern the rules do not know: listed as unknown below
+        mapped = self._mapped(fx_node, m, inputs, shape) if full is not None else None
         if mapped is None:
             self.unknown(fx_node, inputs, shape, full, {k: v for k, v in counts.items() if v})
             return
@@ -277,32 +244,57 @@ class _Importer:
         if op == "alias":
             self.value[fx_node] = inputs[0]
             return
-        if op == "pool_flat":  # x.mean((2, 3)): global average pooling, then the flat view of it
-            self._add(fx_node, "adaptive_avgpool", inputs, (shape[0], 1, 1), (1, shape[0], 1, 1), ("c", "c", "h", "w"),
-                      **attrs)
-            pooled = self.value[fx_node]
-            self.graph.add(Node(f"{pooled}@flatten", "flatten", (pooled,), shape, {}, self.graph.nodes[-1].block,
-                                self.graph.nodes[-1].family))
-            self.value[fx_node] = f"{pooled}@flatten"
-            self.full[f"{pooled}@flatten"], self.roles[f"{pooled}@flatten"] = full, ("c", "c")
+        if op == "pool_flat":
+            self._pool_flat(fx_node, inputs, shape, full, attrs)
             return
-        if op in COUNTED:
-            attrs.update({k: v for k, v in counts.items() if v})
-        elif counts["frozen_params"]:
-            attrs["frozen_params"] = counts["frozen_params"]
+        self._tensor_attrs(op, attrs, counts, owned)
         if not batched:
             attrs["once"] = True
-        # a module called again, or weights tied to another module: counted where they were first seen
-        seen_params = sum(t.numel() for t, is_param in owned if is_param) - counts["params"]
-        seen_buffers = sum(t.numel() for t, is_param in owned if not is_param) - counts["buffers"]
-        if seen_params and op not in COUNTED:
-            attrs["shared_params"] = seen_params
-        if seen_buffers and op not in COUNTED:
-            attrs["shared_buffers"] = seen_buffers
         if roles is None:
             rank = len(full) if isinstance(full, tuple) else 0
             roles = self._same_roles(inputs, rank)
         self._add(fx_node, op, inputs, shape, full, roles, **attrs)
+
+    def _mapped(self, fx_node: fx.Node, m: nn.Module | None, inputs: list[str], shape: tuple[int, ...]) \
+            -> Mapped | None:
+        try:
+            if m is not None:
+                mapped = self._map_module(fx_node, m, inputs, shape)
+            else:
+                mapped = self._map_function(fx_node, inputs, shape)
+            if mapped is not None and inputs:
+                self._placed(inputs[0], mapped[1])
+            return mapped
+        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+            return None  # an argument pattern the rules do not know: listed as unknown
+
+    def _pool_flat(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...], full: Any,
+                   attrs: dict[str, Any]) -> None:
+        """x.mean((2, 3)): global average pooling, then the flat view of it."""
+        self._add(fx_node, "adaptive_avgpool", inputs, (shape[0], 1, 1), (1, shape[0], 1, 1), ("c", "c", "h", "w"),
+                  **attrs)
+        pooled = self.value[fx_node]
+        self.graph.add(Node(f"{pooled}@flatten", "flatten", (pooled,), shape, {}, self.graph.nodes[-1].block,
+                            self.graph.nodes[-1].family))
+        self.value[fx_node] = f"{pooled}@flatten"
+        self.full[f"{pooled}@flatten"], self.roles[f"{pooled}@flatten"] = full, ("c", "c")
+
+    def _tensor_attrs(self, op: str, attrs: dict[str, Any], counts: dict[str, int],
+                      owned: list[tuple[torch.Tensor, bool]]) -> None:
+        """The module's parameters and buffers in ``attrs``: counted there (ops whose entry says
+        ``own_tensors``), else what the rules must not count again."""
+        if OPS[op].own_tensors:
+            attrs.update({k: v for k, v in counts.items() if v})
+            return
+        if counts["frozen_params"]:
+            attrs["frozen_params"] = counts["frozen_params"]
+        # a module called again, or weights tied to another module: counted where they were first seen
+        seen_params = sum(t.numel() for t, is_param in owned if is_param) - counts["params"]
+        seen_buffers = sum(t.numel() for t, is_param in owned if not is_param) - counts["buffers"]
+        if seen_params:
+            attrs["shared_params"] = seen_params
+        if seen_buffers:
+            attrs["shared_buffers"] = seen_buffers
 
     # ------------------------------------------------------------------------------- helpers
     def _in_shape(self, name: str) -> tuple[int, ...]:
@@ -338,72 +330,26 @@ class _Importer:
 
     # ------------------------------------------------------------------------------- mapping
     def _map_module(self, fx_node: fx.Node, m: nn.Module, inputs: list[str], shape: tuple[int, ...]) -> Mapped | None:
+        """A module call, by the op table entry that names its class (``from_module`` reads it)."""
         if isinstance(m, nn.Identity):
             return ("alias", {}) if inputs else None
         if isinstance(m, nn.MultiheadAttention):
             return self._mha(fx_node, m, inputs)
-        if len(inputs) != 1:
+        entry = module_entry(m)
+        if len(inputs) != 1 or entry is None or entry.from_module is None:
             return None
-        x = self._in_shape(inputs[0])
-        name = inputs[0]
-        if type(m) is nn.Conv2d and len(x) == 3:
-            kernel, dilation = as_pair(m.kernel_size), as_pair(m.dilation)
-            padding = m.padding if isinstance(m.padding, str) else as_pair(m.padding)
-            pads, torch_padding = conv_pads(kernel, dilation, padding)
-            attrs = dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=kernel,
-                         stride=as_pair(m.stride), dilation=dilation, groups=m.groups, bias=m.bias is not None,
-                         padding_mode=m.padding_mode, pads=pads, padding=torch_padding)
-            if self._windowed(name):
-                attrs["mixes"] = True
-            return "conv", attrs
-        if type(m) in (nn.BatchNorm2d, nn.BatchNorm1d) and len(x) in (1, 3):
-            return "bn", dict(channels=m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
-                              track_running_stats=m.track_running_stats)
-        if type(m) in ACT_MODULES:
-            return "act", {"fn": ACT_MODULES[type(m)]}
-        if type(m) in (nn.MaxPool2d, nn.AvgPool2d) and len(x) == 3:
-            if isinstance(m, nn.MaxPool2d) and as_pair(m.dilation) != (1, 1):
-                return None
-            return self._pool_of(name, "maxpool" if isinstance(m, nn.MaxPool2d) else "avgpool", m.kernel_size,
-                                 m.stride, m.padding, m.ceil_mode)
-        if isinstance(m, ops.ChannelGate) and len(x) == 3:  # CBAM's gates: the IR has an op for each
-            return "channel_gate", {"channels": m.fc1.in_channels, "hidden": m.fc1.out_channels}
-        if isinstance(m, ops.SpatialGate) and len(x) == 3:
-            return "spatial_gate", {"kernel": m.conv.kernel_size[0]}
-        if isinstance(m, ops.NMaxPool2d):
-            op, attrs = self._pool_of(name, "nmaxpool", m.kernel_size, m.stride, m.padding, m.ceil_mode)
-            return op, {**attrs, "n": m.n}
-        if type(m) in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) and len(x) == 3:
-            op = "adaptive_avgpool" if isinstance(m, nn.AdaptiveAvgPool2d) else "adaptive_maxpool"
-            return op, {"output": (shape[1], shape[2])}
-        if type(m) is nn.Flatten:
-            return _flatten(x, shape) or self._view(name, shape)
-        if type(m) in (nn.Dropout, nn.Dropout2d):
-            return "dropout", {"p": m.p}
-        if type(m) is nn.LocalResponseNorm and len(x) == 3:
-            return "lrn", {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": m.k}
-        if type(m) is nn.Linear:
-            if len(x) == 1:
-                return "linear", dict(in_features=m.in_features, out_features=m.out_features,
-                                      bias=m.bias is not None)
-            return "linear", dict(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None,
-                                  mixes=self._mixes(name, [-1]))
-        if type(m) is nn.LayerNorm:
-            axes = list(range(-len(m.normalized_shape), 0))
-            return "layer_norm", {"rows": prod(shape) // prod(m.normalized_shape), "affine": m.elementwise_affine,
-                                  "mixes": self._mixes(name, axes)}
-        if type(m) is nn.GroupNorm:
-            return "group_norm", {"rows": m.num_groups, "affine": m.affine,
-                                  "mixes": self._mixes(name, list(range(2, len(x) + 1)))}
-        if type(m) in (nn.Softmax, nn.LogSoftmax):
-            return "softmax", {"mixes": self._mixes(name, _dims(m.dim)), "fn": "softmax"}
-        return None
+        mapped = entry.from_module(m, self._in_shape(inputs[0]), shape)
+        if mapped is not None and mapped[0] == Op.RESHAPE:  # a flatten that is not one: a view
+            return self._view(inputs[0], shape)
+        return mapped
 
-    def _pool_of(self, name: str, op: str, kernel: Any, stride: Any, padding: Any, ceil_mode: bool) -> Mapped:
-        op, attrs = _pool(op, kernel, stride, padding, ceil_mode)
-        if self._windowed(name):
+    def _placed(self, name: str, attrs: dict[str, Any]) -> None:
+        """The op table's instructions in ``attrs`` (``windowed``, ``mix_axes``) as ``mixes`` for ``name``."""
+        if attrs.pop("windowed", False) and self._windowed(name):
             attrs["mixes"] = True
-        return op, attrs
+        axes = attrs.pop("mix_axes", None)
+        if axes is not None:
+            attrs["mixes"] = self._mixes(name, axes)
 
     def _view(self, name: str, shape: tuple[int, ...], roles: fx_roles.Roles | None = None,
               op: str = "reshape") -> Mapped:
@@ -415,121 +361,149 @@ class _Importer:
         return op, {"mixes": False, "roles": roles}
 
     def _map_function(self, fx_node: fx.Node, inputs: list[str], shape: tuple[int, ...]) -> Mapped | None:
-        t, a = fx_node.target, fx_node.args
-        method = t if fx_node.op == "call_method" else None
-        tensors = [arg for arg in a if isinstance(arg, fx.Node)]
-        if t in FACTORIES or method in FACTORY_METHODS:
-            return "constant", {"roles": fx_roles.plain(len(self._full_of(fx_node))), "created": True,
-                                "inputs": []}
+        """A function or method call, by the op table entry that lists its target (``_CALLS`` reads it)."""
+        found = call_target(fx_node)
+        if found is None:
+            return None
+        op, key = found
+        if op == Op.CONSTANT:
+            return "constant", {"roles": fx_roles.plain(len(self._full_of(fx_node))), "created": True, "inputs": []}
         if not inputs:
             return None
-        name = inputs[0]
-        x = self._in_shape(name)
-        if t in ADD or method in ("add", "add_"):
-            if len(tensors) == 2 and not fx_node.kwargs.get("alpha"):
-                return ("add", {}) if len(inputs) == 2 else ("add", {"inputs": [name, name]})  # x + x
-            if len(inputs) == 1 and len(tensors) <= 1:
-                return "arith", {"fn": "scalar", "mixes": False}
-            return None
-        if t in MUL or method in ("mul", "mul_"):
-            if len(inputs) == 1 and len(tensors) == 2:
-                return "mul", {"inputs": [name, name]}  # x * x
-            if len(inputs) == 2 and len(tensors) == 2:
-                if self._in_shape(inputs[1]) == shape and self._in_shape(inputs[0]) != shape:
-                    inputs.reverse()  # the IR reads (x, gate): full-size operand first
-                return "mul", {}
-            if len(inputs) == 1:
-                return "arith", {"fn": "scalar", "mixes": False}
-            return None
-        if t in SUB_DIV or method in ("sub", "sub_", "div", "div_"):
-            divides = t in (operator.truediv, operator.itruediv, torch.div) or method in ("div", "div_")
-            two = len(inputs) == 2
-            return "arith", {"fn": "div" if divides and two else ("sub" if two else "scalar"), "mixes": False}
-        if t is torch.maximum or method == "maximum":
-            if len(tensors) != 2:
-                return None
-            return ("max", {}) if len(inputs) == 2 else ("max", {"inputs": [name, name]})
-        if t is torch.cat or t is torch.stack:
-            dim = int(_arg(fx_node, 1, "dim", 0))
-            if t is torch.cat and dim in (1, -3) and len(shape) == 3 and all(len(self._in_shape(i)) == 3
-                                                                            for i in inputs):
-                return "concat", {}
-            return self._view(name, shape, self._same_roles(inputs, len(self._full_of(fx_node))), "copy")
-        if t in ACT_FUNCTIONS or method in ACT_METHODS or method in ("relu_", "sigmoid_"):
-            fn = ACT_FUNCTIONS[t] if t in ACT_FUNCTIONS else ACT_METHODS[str(method).rstrip("_")]
-            return ("act", {"fn": fn}) if len(inputs) == 1 else None
-        if t in MATMUL or method in ("matmul", "bmm"):
-            return self._matmul(fx_node, inputs)
-        if t is torch.einsum or getattr(t, "__name__", "") == "einsum":
-            return self._einsum(fx_node, inputs)
-        if t is F.scaled_dot_product_attention:
-            return self._sdpa(fx_node, inputs)
-        if _target_name(fx_node) == WINDOW_ATTENTION:
-            return self._window_attention(fx_node, inputs)
-        if _target_name(fx_node) in WRAPPED_COPIES:
-            return self._view(name, shape, self._same_roles(inputs, len(self._full_of(fx_node))), "copy")
-        if t is F.conv2d:
-            return self._functional_conv(fx_node, inputs)
-        if t is F.linear:
-            w = self._full_of(_arg(fx_node, 1, "weight", None))
-            bias = _arg(fx_node, 2, "bias", None) is not None
-            return "linear", dict(in_features=w[1], out_features=w[0], bias=bias, external=True,
-                                  mixes=self._mixes(name, [-1]))
-        if t is F.layer_norm:
-            normalized = _dims(_arg(fx_node, 1, "normalized_shape", None))
-            affine = _arg(fx_node, 2, "weight", None) is not None
-            return "layer_norm", {"rows": prod(shape) // prod(normalized), "affine": affine,
-                                  "mixes": self._mixes(name, list(range(-len(normalized), 0)))}
-        if t is F.group_norm:
-            return "group_norm", {"rows": int(_arg(fx_node, 1, "num_groups", 1)),
-                                  "affine": _arg(fx_node, 2, "weight", None) is not None,
-                                  "mixes": self._mixes(name, list(range(2, len(x) + 1)))}
-        if t in SOFTMAX or method in ("softmax", "log_softmax"):
-            return "softmax", {"mixes": self._mixes(name, _dims(_arg(fx_node, 1, "dim", None))), "fn": "softmax"}
-        if t is operator.getitem:
-            return self._getitem(fx_node, name, shape)
-        if len(inputs) != 1:
-            return None
-        if t in UNARY or method in UNARY_METHODS:
-            return "arith", {"fn": UNARY.get(t, str(method).rstrip("_")), "mixes": t is F.normalize and
-                             self._mixes(name, _dims(_arg(fx_node, 2, "dim", 1)))}
-        if method in SCALAR_METHODS:
+        return _CALLS[op](self, Call(fx_node, key, inputs, shape))
+
+    # ---------------------------------------------------------------------- calls, one rule per op
+    def _add_call(self, c: Call) -> Mapped | None:
+        tensors, name = c.tensors, c.inputs[0]
+        if len(tensors) == 2 and not c.node.kwargs.get("alpha"):
+            return ("add", {}) if len(c.inputs) == 2 else ("add", {"inputs": [name, name]})  # x + x
+        if len(c.inputs) == 1 and len(tensors) <= 1:
             return "arith", {"fn": "scalar", "mixes": False}
-        if method in ALIAS_METHODS or t is torch.Tensor.contiguous:
-            return "alias", {}
-        if t is torch.flatten or method in ("flatten", "view", "reshape") and len(shape) == 1:
-            found = _flatten(x, shape)
-            if found is not None:
-                return found
-        if t in VIEW_FUNCTIONS or method in VIEW_METHODS:
-            return self._view(name, shape)
-        if t in (torch.permute, torch.transpose, torch.swapaxes, torch.movedim, torch.t) or method in PERMUTES:
-            return self._permute(fx_node, name, shape)
-        if t in (torch.chunk, torch.split, torch.unbind, torch.roll, F.pad) or method in (*SPLITS, "roll", "repeat"):
-            op = "reshape" if (t in (torch.chunk, torch.split, torch.unbind) or method in SPLITS) else "copy"
-            roles = self.roles[name]
-            if t is torch.unbind or method == "unbind":
-                roles = roles[:1]  # element roles are not tracked through unbind: any later mixing is global
-            return op, {"mixes": False, "roles": roles}
-        if t in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d) and len(x) == 3:
-            return ("adaptive_avgpool" if t is F.adaptive_avg_pool2d else "adaptive_maxpool",
-                    {"output": (shape[1], shape[2])})
-        if t in (torch.mean, torch.sum, torch.amax, torch.amin) or method in REDUCES:
-            return self._reduce(fx_node, name, x, shape, str(method or getattr(t, "__name__", "")))
-        if t in (F.max_pool2d, F.avg_pool2d) and len(x) == 3:
-            kernel = _arg(fx_node, 1, "kernel_size", None)
-            stride = _arg(fx_node, 2, "stride", None)
-            padding = _arg(fx_node, 3, "padding", 0)
-            if t is F.max_pool2d:
-                if as_pair(_arg(fx_node, 4, "dilation", 1)) != (1, 1) or _arg(fx_node, 6, "return_indices", False):
-                    return None
-                ceil = _arg(fx_node, 5, "ceil_mode", False)
-            else:
-                ceil = _arg(fx_node, 4, "ceil_mode", False)
-            return self._pool_of(name, "maxpool" if t is F.max_pool2d else "avgpool", kernel, stride, padding, ceil)
-        if t is F.dropout or _is_stochastic_depth(t):  # drop-path: identity in inference, a mask in training
-            return "dropout", {"p": _arg(fx_node, 1, "p", 0.5)}
         return None
+
+    def _mul_call(self, c: Call) -> Mapped | None:
+        tensors, inputs = c.tensors, c.inputs
+        if len(inputs) == 1 and len(tensors) == 2:
+            return "mul", {"inputs": [inputs[0], inputs[0]]}  # x * x
+        if len(inputs) == 2 and len(tensors) == 2:
+            if self._in_shape(inputs[1]) == c.shape and self._in_shape(inputs[0]) != c.shape:
+                inputs.reverse()  # the IR reads (x, gate): full-size operand first
+            return "mul", {}
+        if len(inputs) == 1:
+            return "arith", {"fn": "scalar", "mixes": False}
+        return None
+
+    def _max_call(self, c: Call) -> Mapped | None:
+        if len(c.tensors) != 2:
+            return None
+        return ("max", {}) if len(c.inputs) == 2 else ("max", {"inputs": [c.inputs[0], c.inputs[0]]})
+
+    def _concat_call(self, c: Call) -> Mapped | None:
+        dim = int(_arg(c.node, 1, "dim", 0))
+        if c.key == "torch.cat" and dim in (1, -3) and len(c.shape) == 3 and \
+                all(len(self._in_shape(i)) == 3 for i in c.inputs):
+            return "concat", {}
+        return self._view(c.inputs[0], c.shape, self._same_roles(c.inputs, len(self._full_of(c.node))), "copy")
+
+    def _arith_call(self, c: Call) -> Mapped | None:
+        fn = c.key.rpartition(".")[2].rstrip("_")
+        if fn in ("sub", "truediv", "div", "isub", "itruediv"):
+            two = len(c.inputs) == 2
+            return "arith", {"fn": ("div" if "div" in fn else "sub") if two else "scalar", "mixes": False}
+        if len(c.inputs) != 1:
+            return None
+        normalize = fn == "normalize"
+        return "arith", {"fn": fn, "mixes": normalize and self._mixes(c.inputs[0], _dims(_arg(c.node, 2, "dim", 1)))}
+
+    def _act_call(self, c: Call) -> Mapped | None:
+        return ("act", {"fn": ACT_OF_TARGET[c.key]}) if len(c.inputs) == 1 else None
+
+    def _matmul_call(self, c: Call) -> Mapped | None:
+        if c.key.endswith("einsum"):
+            return self._einsum(c.node, c.inputs)
+        return self._matmul(c.node, c.inputs)
+
+    def _attention_call(self, c: Call) -> Mapped | None:
+        if c.key.endswith("shifted_window_attention"):
+            return self._window_attention(c.node, c.inputs)
+        return self._sdpa(c.node, c.inputs)
+
+    def _copy_call(self, c: Call) -> Mapped | None:
+        if c.key.startswith("torchvision."):  # torchvision functions torch.fx.wrap keeps opaque
+            return self._view(c.inputs[0], c.shape, self._same_roles(c.inputs, len(self._full_of(c.node))), "copy")
+        return ("copy", {"mixes": False, "roles": self.roles[c.inputs[0]]}) if len(c.inputs) == 1 else None
+
+    def _linear_call(self, c: Call) -> Mapped | None:
+        w = self._full_of(_arg(c.node, 1, "weight", None))
+        bias = _arg(c.node, 2, "bias", None) is not None
+        return "linear", dict(in_features=w[1], out_features=w[0], bias=bias, external=True,
+                              mixes=self._mixes(c.inputs[0], [-1]))
+
+    def _layer_norm_call(self, c: Call) -> Mapped | None:
+        normalized = _dims(_arg(c.node, 1, "normalized_shape", None))
+        affine = _arg(c.node, 2, "weight", None) is not None
+        return "layer_norm", {"rows": prod(c.shape) // prod(normalized), "affine": affine,
+                              "mixes": self._mixes(c.inputs[0], list(range(-len(normalized), 0)))}
+
+    def _group_norm_call(self, c: Call) -> Mapped | None:
+        x = self._in_shape(c.inputs[0])
+        return "group_norm", {"rows": int(_arg(c.node, 1, "num_groups", 1)),
+                              "affine": _arg(c.node, 2, "weight", None) is not None,
+                              "mixes": self._mixes(c.inputs[0], list(range(2, len(x) + 1)))}
+
+    def _softmax_call(self, c: Call) -> Mapped | None:
+        return "softmax", {"mixes": self._mixes(c.inputs[0], _dims(_arg(c.node, 1, "dim", None))), "fn": "softmax"}
+
+    def _reshape_call(self, c: Call) -> Mapped | None:
+        """Views, layout changes, splits, items of a tuple, and calls that only change the dtype (aliases)."""
+        name, method = c.inputs[0], c.key.rpartition(".")[2]
+        if c.key == "operator.getitem":
+            return self._getitem(c.node, name, c.shape)
+        if len(c.inputs) != 1:
+            return None
+        if c.key.startswith("Tensor.") and method in ALIASES:
+            return "alias", {}
+        if method in PERMUTES:
+            return self._permute(c.node, name, c.shape)
+        if method in SPLITS:
+            roles = self.roles[name]
+            if method == "unbind":
+                roles = roles[:1]  # element roles are not tracked through unbind: any later mixing is global
+            return "reshape", {"mixes": False, "roles": roles}
+        return self._view(name, c.shape)
+
+    def _flatten_call(self, c: Call) -> Mapped | None:
+        if len(c.inputs) != 1:
+            return None
+        x = self._in_shape(c.inputs[0])
+        if len(c.shape) == 1 and c.shape[0] == prod(x):
+            return "flatten", {}
+        return self._view(c.inputs[0], c.shape)
+
+    def _adaptive_call(self, c: Call) -> Mapped | None:
+        if len(c.inputs) != 1 or len(self._in_shape(c.inputs[0])) != 3:
+            return None
+        return CALL_OPS[c.key], {"output": (c.shape[1], c.shape[2])}
+
+    def _reduce_call(self, c: Call) -> Mapped | None:
+        if len(c.inputs) != 1:
+            return None
+        return self._reduce(c.node, c.inputs[0], self._in_shape(c.inputs[0]), c.shape, c.key.rpartition(".")[2])
+
+    def _pool_call(self, c: Call) -> Mapped | None:
+        if len(c.inputs) != 1 or len(self._in_shape(c.inputs[0])) != 3:
+            return None
+        node = c.node
+        kernel, stride, padding = _arg(node, 1, "kernel_size", None), _arg(node, 2, "stride", None), \
+            _arg(node, 3, "padding", 0)
+        if CALL_OPS[c.key] == Op.MAXPOOL:
+            if as_pair(_arg(node, 4, "dilation", 1)) != (1, 1) or _arg(node, 6, "return_indices", False):
+                return None
+            return "maxpool", pool_attrs(kernel, stride, padding, _arg(node, 5, "ceil_mode", False))
+        return "avgpool", pool_attrs(kernel, stride, padding, _arg(node, 4, "ceil_mode", False))
+
+    def _dropout_call(self, c: Call) -> Mapped | None:  # drop-path too: identity in inference, a mask in training
+        return ("dropout", {"p": _arg(c.node, 1, "p", 0.5)}) if len(c.inputs) == 1 else None
 
     # ------------------------------------------------------------------------ ops with rules
     def _getitem(self, fx_node: fx.Node, name: str, shape: tuple[int, ...]) -> Mapped | None:
@@ -553,7 +527,7 @@ class _Importer:
 
     def _permute(self, fx_node: fx.Node, name: str, shape: tuple[int, ...]) -> Mapped:
         t, method, roles = fx_node.target, fx_node.target if fx_node.op == "call_method" else None, self.roles[name]
-        rest = [a for a in fx_node.args[1:]]
+        rest: list[Any] = list(fx_node.args[1:])
         if t is torch.permute or method == "permute":
             dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else \
                 rest or _dims(fx_node.kwargs.get("dims"))
@@ -586,7 +560,7 @@ class _Importer:
         a, b, out = self._full_of(a_node), self._full_of(b_node), self._full_of(fx_node)
         if len(a) < 2 or len(b) < 2:
             return None
-        names = [self.value.get(a_node) or self._constant(a_node), self.value.get(b_node) or self._constant(b_node)]
+        names = [self._name_of(a_node), self._name_of(b_node)]
         acts = [n for n in names if n is not None and n not in self.free]
         if len(acts) == 2:
             mixes = True
@@ -613,7 +587,7 @@ class _Importer:
         for term, op in zip(terms, operands):
             for letter, size in zip(term, self._full_of(op)):
                 sizes[letter] = max(size, sizes.get(letter, 1))
-        names = [self.value.get(o) or self._constant(o) for o in operands]
+        names = [self._name_of(o) for o in operands]
         acts = [(n, term) for n, term in zip(names, terms) if n is not None and n not in self.free]
         out = self._full_of(fx_node)
         if len(operands) == 1:  # a permutation or a sum: no multiplications
@@ -678,7 +652,7 @@ class _Importer:
         attrs = dict(in_channels=x[1], out_channels=w[0], kernel=kernel, stride=stride, dilation=dilation,
                      groups=groups, bias=_arg(fx_node, 2, "bias", None) is not None, padding_mode="zeros", pads=pads,
                      padding=torch_padding, external=True)
-        if self._windowed(self.value.get(fx_node.args[0], "")):
+        if isinstance(fx_node.args[0], fx.Node) and self._windowed(self.value.get(fx_node.args[0], "")):
             attrs["mixes"] = True
         return "conv", attrs
 
@@ -702,7 +676,17 @@ class _Importer:
         self.graph.blocks.sort(key=lambda b: (index[members[b.path][0].name], b.path.count(".")))
 
 
-COUNTED = frozenset(("layer_norm", "group_norm", "mha", "constant", "unknown", "attention", "softmax"))
+_CALLS: dict[Op, Callable[[_Importer, Call], Mapped | None]] = {
+    Op.ADD: _Importer._add_call, Op.MUL: _Importer._mul_call, Op.MAX: _Importer._max_call,
+    Op.CONCAT: _Importer._concat_call, Op.ARITH: _Importer._arith_call, Op.ACT: _Importer._act_call,
+    Op.MATMUL: _Importer._matmul_call, Op.ATTENTION: _Importer._attention_call, Op.COPY: _Importer._copy_call,
+    Op.CONV: lambda self, c: self._functional_conv(c.node, c.inputs), Op.LINEAR: _Importer._linear_call,
+    Op.LAYER_NORM: _Importer._layer_norm_call, Op.GROUP_NORM: _Importer._group_norm_call,
+    Op.SOFTMAX: _Importer._softmax_call, Op.RESHAPE: _Importer._reshape_call, Op.FLATTEN: _Importer._flatten_call,
+    Op.ADAPTIVE_AVGPOOL: _Importer._adaptive_call, Op.ADAPTIVE_MAXPOOL: _Importer._adaptive_call,
+    Op.REDUCE: _Importer._reduce_call, Op.MAXPOOL: _Importer._pool_call, Op.AVGPOOL: _Importer._pool_call,
+    Op.DROPOUT: _Importer._dropout_call,
+}
 
 
 def _image_input(graph: fx.Graph, name: str) -> fx.Node:
@@ -714,24 +698,9 @@ def _image_input(graph: fx.Graph, name: str) -> fx.Node:
     return required[0]
 
 
-def _pool(op: str, kernel: Any, stride: Any, padding: Any, ceil_mode: bool) -> tuple[str, dict[str, Any]]:
-    k = as_pair(kernel)
-    return op, dict(kernel=k, stride=as_pair(stride) if stride not in (None, []) else k,
-                    padding=as_pair(padding), ceil_mode=bool(ceil_mode))
-
-
-def _is_stochastic_depth(target: Any) -> bool:
-    return getattr(target, "__name__", "") == "stochastic_depth" and \
-        str(getattr(target, "__module__", "")).startswith("torchvision.ops")
-
-
-def _flatten(x: tuple[int, ...], shape: tuple[int, ...]) -> tuple[str, dict[str, Any]] | None:
-    return ("flatten", {}) if len(shape) == 1 and shape[0] == prod(x) else None
-
-
 def _summary(m: nn.Module) -> str:
     if type(m) in CONTAINERS:
-        return f"{type(m).__name__} of {len(m)}"
+        return f"{type(m).__name__} of {len(m._modules)}"  # len() of each container type
     extra = m.extra_repr()
     text = f"{type(m).__name__}({extra})" if extra else type(m).__name__
     return text if len(text) <= 90 else text[:87] + "..."

@@ -19,6 +19,8 @@ import torch
 from torch import fx, nn
 
 from arch import ops
+from arch.activations import ACTIVATIONS
+from arch.dims import dims
 from arch.errors import ConvSmithError
 
 SHAPE = "convsmith_shape"  # fx node meta: a tensor's full shape, a list of them (tuple outputs), or None
@@ -101,9 +103,8 @@ class _ShapeRun(fx.Interpreter):
         return torch.func.functional_call(m, own, tuple(args), dict(kwargs))
 
 
-SAME_SHAPE = (nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.Hardswish,
-              nn.Sigmoid, nn.Hardsigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity, nn.LayerNorm, nn.GroupNorm,
-              nn.LocalResponseNorm)
+SAME_SHAPE = (nn.BatchNorm1d, nn.BatchNorm2d, *(getattr(nn, a.module) for a in ACTIVATIONS), nn.Dropout,
+              nn.Dropout2d, nn.Identity, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 
 
 def _fits(m: nn.Module, x: torch.Tensor) -> bool:
@@ -127,7 +128,8 @@ def _conv_hw(m: nn.Conv2d, hw: Any) -> tuple[int, int]:
         if m.padding == "same":
             out.append(int(hw[ax]))
             continue
-        p = 0 if m.padding == "valid" else m.padding[ax]
+        pad = m.padding
+        p = 0 if isinstance(pad, str) else int(pad[ax])  # "valid" ("same" is above)
         size = (int(hw[ax]) + 2 * p - d * (k - 1) - 1) // s + 1
         if size < 1:
             raise ValueError(f"Conv2d output size {size} < 1 for input size {int(hw[ax])}")
@@ -158,7 +160,7 @@ def _input_text(node: fx.Node) -> str:
     shapes = []
     for a in node.all_input_nodes:
         s = a.meta.get(SHAPE)
-        shapes.append("x".join(map(str, s)) if isinstance(s, tuple) else str(s))
+        shapes.append(dims(s) if isinstance(s, tuple) else str(s))
     return ", ".join(shapes) or "none"
 
 
@@ -192,7 +194,7 @@ def _propagate(gm: fx.GraphModule, root: nn.Module, input_shape: tuple[int, ...]
                 failure = e
             except Exception:  # noqa: BLE001
                 pass
-    shape = "x".join(map(str, input_shape))
+    shape = dims(input_shape)
     if failure is None:
         raise ConvSmithError(f"{type(root).__name__} fails on a 1x{shape} input")
     n, err = failure.node, failure.error

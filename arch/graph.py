@@ -1,5 +1,8 @@
 """The graph IR: primitive ops with shapes and the spec block that made each one.
 
+The ops are declared in ``arch.op_table`` (``Op``: one entry per op says how to build, count, draw and
+import it); their attrs are listed here.
+
 Everything downstream (builder, analysis, export, diagram, search constraints) reads this, never
 the spec directly, so a torch.fx import of any model lands in the same structure.
 
@@ -8,7 +11,7 @@ Primitive ops and their attrs (shapes exclude the batch dimension):
   conv      in_channels out_channels kernel stride dilation groups bias padding_mode
             pads (top, bottom, left, right); padding: the torch argument ((ph, pw) or "same")
   bn        channels eps momentum              (2d on (C, H, W), 1d on (F,))
-  act       fn (relu relu6 leaky_relu silu gelu hardswish sigmoid hardsigmoid tanh)
+  act       fn: a name of ``arch.activations``
   maxpool / avgpool / nmaxpool  kernel stride padding (ph, pw) ceil_mode [n for nmaxpool]
   adaptive_avgpool / adaptive_maxpool  output (oh, ow)
   flatten, dropout (p), linear (in_features out_features bias)
@@ -31,15 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from arch.dims import dims
 from arch.errors import Problem
 
 Shape = tuple[int, ...]
-
-OPS = ("input", "conv", "bn", "act", "maxpool", "avgpool", "nmaxpool", "adaptive_avgpool",
-       "adaptive_maxpool", "flatten", "dropout", "linear",
-       "lrn", "channel_gate", "spatial_gate", "add", "mul", "max", "concat", "unknown",
-       "constant", "reshape", "copy", "matmul", "attention", "mha", "layer_norm", "group_norm", "softmax", "arith",
-       "reduce")
 
 
 @dataclass(frozen=True)
@@ -123,9 +121,6 @@ class Graph:
     def node(self, name: str) -> Node:
         return self._index[name]
 
-    def inputs_of(self, node: Node) -> list[Node]:
-        return [self._index[i] for i in node.inputs]
-
     @property
     def output(self) -> Node:
         return self.nodes[-1]
@@ -167,4 +162,4 @@ def within(path: str, ancestor: str) -> bool:
 
 
 def fmt_shape(shape: Shape) -> str:
-    return "x".join(str(s) for s in shape)
+    return dims(shape)

@@ -32,13 +32,16 @@ def source_module(torchvision: str | None, module: str | None, weights: bool) ->
 
 
 def import_spec(torchvision: str | None, module: str | None, input_shape: tuple[int, int, int] | None,
-                weights: bool = False) -> tuple[Any, Any, Any]:
-    """(the import result, the source module, the input shape used)."""
-    from arch.spec_import import spec_from_module
+                weights: bool = False, step: Any = None) -> tuple[Any, Any, Any]:
+    """(the import result, the source module, the input shape used). ``step``: told each of
+    ``arch.spec_import.STEPS`` as it starts."""
+    from arch.spec_import import STEPS, spec_from_module
 
+    if step is not None:
+        step(STEPS[0])
     m, name, default = source_module(torchvision, module, weights)
     shape = input_shape or default
-    return spec_from_module(m, shape, name), m, shape
+    return spec_from_module(m, shape, name, step), m, shape
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -61,8 +61,8 @@ def expanded_blocks(body: list[Any], depth_mult: float = 1.0) -> int:
     return total
 
 
-def size_problem(body: list[Any], depth_mult: float = 1.0) -> str | None:
-    n = expanded_blocks(body, depth_mult)
+def too_many_blocks(n: int) -> str | None:
+    """The problem of a body that expands to ``n`` blocks (None within the limit)."""
     if n > MAX_EXPANDED_BLOCKS:
         return (f"expands to {n:,} blocks (stage repeats multiplied out); a network may have at most "
                 f"{MAX_EXPANDED_BLOCKS:,} (arch/limits.py)")

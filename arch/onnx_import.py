@@ -1,5 +1,6 @@
 """An ONNX file (what Netron users have) -> the graph IR, with the ``onnx`` package: shapes from ONNX shape
-inference, weights from the initializers, each ONNX node mapped to an IR op (``_Reader._map``).
+inference, weights from the initializers, each ONNX node mapped to the IR op whose ``arch.op_table`` entry
+lists its type (read by that op's reader, ``_ONNX_READERS``).
 
 Weights (initializers read by Conv, Gemm, BatchNormalization...) are parameters of the node that reads
 them; BatchNormalization's running mean and variance are buffers (ONNX has no ``num_batches_tracked``). An
@@ -12,21 +13,20 @@ cannot become an editable spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from arch.activations import ACTIVATIONS
 from arch.errors import ConvSmithError
 from arch.graph import Graph, Node
+from arch.op_table import OPS, Op
 
 MAX_FILE_BYTES = 2 * 1024**3  # protobuf's own limit for one file
 SMALL = 64  # initializers up to this many elements are read as values (shapes, axes, pads, bounds)
-ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
-        "LeakyRelu": "leaky_relu", "Gelu": "gelu"}
-MERGES = {"Add": "add", "Mul": "mul", "Max": "max", "Sum": "add"}
-VIEWS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity")
 FLOAT_TYPES = (1, 10, 11, 16)  # onnx.TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
 PAD_MODES = {"reflect": "reflect", "edge": "replicate", "wrap": "circular", "constant": "zeros"}
 
@@ -195,6 +195,7 @@ class _Reader:
                                 {"target": f"onnx:{node.op_type}", "params": self.weights(list(node.input), False)}))
             self.graph.unknown_ops.append(f"{name} (onnx:{node.op_type})")
         else:
+            assert shape is not None  # mapped only with a known shape
             op, inputs, attrs = mapped
             self.graph.add(Node(name, op, tuple(inputs), shape[1:], attrs))
         self.value[node.output[0]] = name
@@ -213,83 +214,138 @@ class _Reader:
         return True
 
     def _map(self, node: Any, acts: list[str], shape: tuple[int, ...]) -> tuple[str, list[str], dict] | None:
-        t, a, ins = node.op_type, _attrs(node), list(node.input)
-        x = self.shapes.get(ins[0]) if ins else None
-        if t == "Conv" and x is not None and len(x) == 4 and ins[1] in self.inits:
-            w = self.inits[ins[1]].shape
-            k = tuple(a.get("kernel_shape", w[2:]))
-            d = tuple(a.get("dilations", (1, 1)))
-            pads = list(a.get("pads", (0, 0, 0, 0)))  # top, left, bottom, right
-            mode = "zeros"
-            if node.output[0] in self.folded:
-                mode, extra = self.folded[node.output[0]]
-                pads = [pads[0] + extra[2], pads[1] + extra[3], pads[2] + extra[6], pads[3] + extra[7]]
-            if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-                return None
-            groups = int(a.get("group", 1))
-            shared = self.shared(ins[1:])
-            return "conv", [acts[0]], dict(
-                in_channels=x[1], out_channels=int(w[0]), kernel=k, stride=tuple(a.get("strides", (1, 1))),
-                dilation=d, groups=groups, bias=len(ins) > 2 and bool(ins[2]), padding_mode=mode,
-                pads=(pads[0], pads[2], pads[1], pads[3]), padding=(pads[0], pads[1]), **shared)
-        if t == "Gemm" and ins[1] in self.inits and not a.get("transA", 0) and len(shape) == 2:
+        """An ONNX node, by the op table entry that lists its type (``_ONNX_READERS`` reads it)."""
+        op = ONNX_OPS.get(node.op_type)
+        if op is None:
+            return None
+        ins = list(node.input)
+        return _ONNX_READERS[op](self, Onnx(node.op_type, _attrs(node), ins, self.shapes.get(ins[0]) if ins else None,
+                                            acts, shape, node.output[0]))
+
+    # ------------------------------------------------------------------------- one reader per op
+    def _conv(self, n: Onnx) -> Mapped | None:
+        a, ins, x = n.attrs, n.inputs, n.x
+        if x is None or len(x) != 4 or ins[1] not in self.inits:
+            return None
+        w = self.inits[ins[1]].shape
+        k = tuple(a.get("kernel_shape", w[2:]))
+        d = tuple(a.get("dilations", (1, 1)))
+        pads = list(a.get("pads", (0, 0, 0, 0)))  # top, left, bottom, right
+        mode = "zeros"
+        if n.output in self.folded:
+            mode, extra = self.folded[n.output]
+            pads = [pads[0] + extra[2], pads[1] + extra[3], pads[2] + extra[6], pads[3] + extra[7]]
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            return None
+        groups = int(a.get("group", 1))
+        shared = self.shared(ins[1:])
+        return "conv", [n.acts[0]], dict(
+            in_channels=x[1], out_channels=int(w[0]), kernel=k, stride=tuple(a.get("strides", (1, 1))),
+            dilation=d, groups=groups, bias=len(ins) > 2 and bool(ins[2]), padding_mode=mode,
+            pads=(pads[0], pads[2], pads[1], pads[3]), padding=(pads[0], pads[1]), **shared)
+
+    def _linear(self, n: Onnx) -> Mapped | None:
+        a, ins = n.attrs, n.inputs
+        if n.type == "Gemm" and ins[1] in self.inits and not a.get("transA", 0) and len(n.shape) == 2:
             w = self.inits[ins[1]].shape
             out_f, in_f = (w[0], w[1]) if a.get("transB", 0) else (w[1], w[0])
-            return "linear", [acts[0]], dict(in_features=int(in_f), out_features=int(out_f),
-                                             bias=len(ins) > 2 and bool(ins[2]), **self.shared(ins[1:]))
-        if t == "MatMul" and len(ins) == 2 and ins[1] in self.inits and self.inits[ins[1]].ndim == 2:
+            return "linear", [n.acts[0]], dict(in_features=int(in_f), out_features=int(out_f),
+                                               bias=len(ins) > 2 and bool(ins[2]), **self.shared(ins[1:]))
+        if n.type == "MatMul" and len(ins) == 2 and ins[1] in self.inits and self.inits[ins[1]].ndim == 2:
             w = self.inits[ins[1]].shape
-            return "linear", [acts[0]], dict(in_features=int(w[0]), out_features=int(w[1]), bias=False,
-                                             mixes=False, **self.shared(ins[1:2]))
-        if t == "BatchNormalization" and x is not None and len(x) in (2, 4):
-            # ONNX keeps the running statistics but not torch's num_batches_tracked counter: one buffer fewer
-            return "bn", [acts[0]], dict(channels=x[1], eps=float(a.get("epsilon", 1e-5)),
-                                         momentum=round(1 - float(a.get("momentum", 0.9)), 6), affine=True,
-                                         track_running_stats=True, **self.shared(ins[1:3]),
-                                         shared_buffers=1 + sum(int(self.inits[n].size) for n in ins[3:5]
-                                                                if n in self.inits) - self.weights(ins[3:5]))
-        if t in ACTS:
-            return "act", [acts[0]], {"fn": ACTS[t]}
-        if t == "Clip":
-            lo, hi = (self.inits.get(i) for i in (ins[1:3] + ["", ""])[:2])
-            if lo is not None and hi is not None and float(lo) == 0 and float(hi) == 6:
-                return "act", [acts[0]], {"fn": "relu6"}
-            return None
-        if t in ("MaxPool", "AveragePool") and x is not None and len(x) == 4:
-            pads = list(a.get("pads", (0, 0, 0, 0)))
-            if pads[0] != pads[2] or pads[1] != pads[3] or tuple(a.get("dilations", (1, 1))) != (1, 1):
-                return None
-            if t == "AveragePool" and any(pads) and not a.get("count_include_pad", 0):
-                return None  # the IR's average pool counts the padding (torch's default)
-            k = tuple(a["kernel_shape"])
-            return ("maxpool" if t == "MaxPool" else "avgpool"), [acts[0]], dict(
-                kernel=k, stride=tuple(a.get("strides", (1, 1))), padding=(pads[0], pads[1]),
-                ceil_mode=bool(a.get("ceil_mode", 0)))
-        if t in ("GlobalAveragePool", "GlobalMaxPool"):
-            return ("adaptive_avgpool" if t == "GlobalAveragePool" else "adaptive_maxpool"), [acts[0]], \
-                {"output": (1, 1)}
-        if t == "ReduceMean" and x is not None and len(x) == 4 and a.get("keepdims", 1):
-            axes = a.get("axes")
-            if axes is None and len(ins) > 1 and ins[1] in self.inits:
-                axes = self.inits[ins[1]].tolist()
-            if axes is not None and sorted(int(v) % 4 for v in axes) == [2, 3]:
-                return "adaptive_avgpool", [acts[0]], {"output": (1, 1)}
-            return None
-        if t in ("Flatten", "Reshape") and len(shape) == 2 and x is not None and prod(x[1:]) == shape[1]:
-            return "flatten", [acts[0]], {}
-        if t in VIEWS:
-            return "reshape", [acts[0]], {"mixes": len(shape) != len(x or ()) and len(shape) < 3}
-        if t in MERGES and len(ins) == 2:
-            operands = [self.operand(i) for i in ins]
-            if any(o is None for o in operands):
-                return None
-            return MERGES[t], [o for o in operands if o is not None], {}
-        if t == "Concat" and int(a.get("axis", 1)) in (1, -3) and len(shape) == 4:
-            return "concat", acts, {}
-        if t == "LRN":
-            return "lrn", [acts[0]], {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
-                                      "beta": float(a.get("beta", 0.75)), "k": float(a.get("bias", 1.0))}
+            return "linear", [n.acts[0]], dict(in_features=int(w[0]), out_features=int(w[1]), bias=False,
+                                               mixes=False, **self.shared(ins[1:2]))
         return None
+
+    def _bn(self, n: Onnx) -> Mapped | None:
+        if n.x is None or len(n.x) not in (2, 4):
+            return None
+        a, ins = n.attrs, n.inputs
+        # ONNX keeps the running statistics but not torch's num_batches_tracked counter: one buffer fewer
+        return "bn", [n.acts[0]], dict(channels=n.x[1], eps=float(a.get("epsilon", 1e-5)),
+                                       momentum=round(1 - float(a.get("momentum", 0.9)), 6), affine=True,
+                                       track_running_stats=True, **self.shared(ins[1:3]),
+                                       shared_buffers=1 + sum(int(self.inits[i].size) for i in ins[3:5]
+                                                              if i in self.inits) - self.weights(ins[3:5]))
+
+    def _act(self, n: Onnx) -> Mapped | None:
+        if n.type != "Clip":
+            return "act", [n.acts[0]], {"fn": ACT_OF_ONNX[n.type]}
+        lo, hi = (self.inits.get(i) for i in (n.inputs[1:3] + ["", ""])[:2])
+        if lo is not None and hi is not None and float(lo) == 0 and float(hi) == 6:
+            return "act", [n.acts[0]], {"fn": "relu6"}
+        return None
+
+    def _pool(self, n: Onnx) -> Mapped | None:
+        a, x = n.attrs, n.x
+        if x is None or len(x) != 4:
+            return None
+        pads = list(a.get("pads", (0, 0, 0, 0)))
+        if pads[0] != pads[2] or pads[1] != pads[3] or tuple(a.get("dilations", (1, 1))) != (1, 1):
+            return None
+        if n.type == "AveragePool" and any(pads) and not a.get("count_include_pad", 0):
+            return None  # the IR's average pool counts the padding (torch's default)
+        return ONNX_OPS[n.type], [n.acts[0]], dict(kernel=tuple(a["kernel_shape"]),
+                                                   stride=tuple(a.get("strides", (1, 1))),
+                                                   padding=(pads[0], pads[1]), ceil_mode=bool(a.get("ceil_mode", 0)))
+
+    def _global_pool(self, n: Onnx) -> Mapped | None:
+        if n.type != "ReduceMean":
+            return ONNX_OPS[n.type], [n.acts[0]], {"output": (1, 1)}
+        if n.x is None or len(n.x) != 4 or not n.attrs.get("keepdims", 1):
+            return None
+        axes = n.attrs.get("axes")
+        if axes is None and len(n.inputs) > 1 and n.inputs[1] in self.inits:
+            axes = self.inits[n.inputs[1]].tolist()
+        if axes is not None and sorted(int(v) % 4 for v in axes) == [2, 3]:
+            return "adaptive_avgpool", [n.acts[0]], {"output": (1, 1)}
+        return None
+
+    def _view(self, n: Onnx) -> Mapped | None:
+        """Flatten and Reshape to (N, C·H·W) are a flatten; other views only move values."""
+        if n.type in ("Flatten", "Reshape") and len(n.shape) == 2 and n.x is not None and prod(n.x[1:]) == n.shape[1]:
+            return "flatten", [n.acts[0]], {}
+        return "reshape", [n.acts[0]], {"mixes": len(n.shape) != len(n.x or ()) and len(n.shape) < 3}
+
+    def _merge(self, n: Onnx) -> Mapped | None:
+        if len(n.inputs) != 2:
+            return None
+        operands = [self.operand(i) for i in n.inputs]
+        if any(o is None for o in operands):
+            return None
+        return ONNX_OPS[n.type], [o for o in operands if o is not None], {}
+
+    def _concat(self, n: Onnx) -> Mapped | None:
+        return ("concat", n.acts, {}) if int(n.attrs.get("axis", 1)) in (1, -3) and len(n.shape) == 4 else None
+
+    def _lrn(self, n: Onnx) -> Mapped | None:
+        a = n.attrs
+        return "lrn", [n.acts[0]], {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
+                                    "beta": float(a.get("beta", 0.75)), "k": float(a.get("bias", 1.0))}
+
+
+class Onnx(NamedTuple):
+    """One ONNX node as a reader of ``_ONNX_READERS`` sees it."""
+
+    type: str  # op_type
+    attrs: dict[str, Any]
+    inputs: list[str]  # value names
+    x: tuple[int, ...] | None  # the first input's shape (batch axis included)
+    acts: list[str]  # the IR values among the inputs
+    shape: tuple[int, ...]  # the output's shape
+    output: str  # the output's value name
+
+
+Mapped = tuple[str, list[str], dict[str, Any]]
+ONNX_OPS = {t: e.op for e in OPS.values() for t in e.onnx}
+ACT_OF_ONNX = {t: a.name for a in ACTIVATIONS for t in a.onnx}
+_ONNX_READERS: dict[Op, Callable[[_Reader, Onnx], Mapped | None]] = {
+    Op.CONV: _Reader._conv, Op.LINEAR: _Reader._linear, Op.BN: _Reader._bn, Op.ACT: _Reader._act,
+    Op.MAXPOOL: _Reader._pool, Op.AVGPOOL: _Reader._pool, Op.ADAPTIVE_AVGPOOL: _Reader._global_pool,
+    Op.ADAPTIVE_MAXPOOL: _Reader._global_pool, Op.FLATTEN: _Reader._view, Op.RESHAPE: _Reader._view,
+    Op.ADD: _Reader._merge, Op.MUL: _Reader._merge, Op.MAX: _Reader._merge, Op.CONCAT: _Reader._concat,
+    Op.LRN: _Reader._lrn,
+}
 
 
 def import_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> Graph:

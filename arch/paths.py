@@ -4,7 +4,8 @@ Grammar: ``body[i]`` is a block; ``.unit`` enters a stage's repeated block; ``.p
 block j of path p of a branch; ``.first.FIELD`` is a first-repeat override; ``.FIELD`` is a field;
 ``body[i][r]`` (a stage repeat, as the graph names blocks) addresses the unit, with ``r == 0`` meaning
 the unit plus its ``first`` overrides. Steps nest: ``body[3].paths[1][0].unit.kernel``.
-This module is the one place that writes and reads these paths (``in_path``, ``in_module``).
+This module is the one place that writes and reads these paths (``body``, ``item``, ``field``, ``in_path``,
+``top_index``, ``split``...): callers never format or match them themselves.
 """
 
 from __future__ import annotations
@@ -18,11 +19,67 @@ from arch.registry import family
 from arch.spec import BlockSpec, Spec
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_TOP = re.compile(r"body\[(\d+)\]")
+_LANE = re.compile(r"(.*)\.paths\[(\d+)\]")
+_IN_PATH = re.compile(r"(.*)\.paths\[(\d+)\]\[(\d+)\]")
+
+
+def body(i: int) -> str:
+    """The spec path of top-level block ``i``: ``body[4]``."""
+    return f"body[{i}]"
+
+
+def body_module(i: int) -> str:
+    """Its module path in the built model: ``body.4``."""
+    return f"body.{i}"
+
+
+def item(parent: str, i: int) -> str:
+    """Entry ``i`` of a list path: repeat ``i`` of a stage (``body[4][1]``) or block ``i`` of a path."""
+    return f"{parent}[{i}]"
+
+
+def field(block: str, name: str) -> str:
+    """The path of field ``name`` of the block at ``block``: ``body[4].unit`` + ``kernel``."""
+    return f"{block}.{name}"
+
+
+def first_override(block: str, name: str) -> str:
+    """A stage's first-repeat override of field ``name``: ``body[4].first.stride``."""
+    return f"{block}.first.{name}"
+
+
+def top_index(path: str) -> int | None:
+    """The top-level block a path starts in: ``body[4][1]`` / ``body[4].unit.kernel`` -> 4; else None."""
+    m = _TOP.match(path)
+    return int(m.group(1)) if m else None
+
+
+def top_split(path: str) -> tuple[int, str] | None:
+    """``body[4].unit.kernel`` -> (4, ``.unit.kernel``): the top-level block and the rest; None elsewhere."""
+    m = _TOP.match(path)
+    return (int(m.group(1)), path[m.end():]) if m else None
+
+
+def lane(branch: str, p: int) -> str:
+    """The list of blocks of path ``p`` of the branch at ``branch``: ``body[3].paths[1]``."""
+    return f"{branch}.paths[{p}]"
+
+
+def lane_of(path: str) -> tuple[str, int] | None:
+    """``body[3].paths[1]`` -> (``body[3]``, 1): a path's branch and number; None for anything else."""
+    m = _LANE.fullmatch(path)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def is_top(path: str) -> bool:
+    """Whether ``path`` is exactly a top-level block, ``body[4]``."""
+    return _TOP.fullmatch(path) is not None
 
 
 def in_path(branch: str, p: int, j: int) -> str:
     """The spec path of block j of path p of the branch at ``branch``: ``body[3].paths[1][0]``."""
-    return f"{branch}.paths[{p}][{j}]"
+    return item(lane(branch, p), j)
 
 
 def in_module(module: str, p: int, j: int) -> str:
@@ -32,15 +89,23 @@ def in_module(module: str, p: int, j: int) -> str:
 
 def path_of(path: str) -> tuple[str, int, int] | None:
     """``body[3].paths[1][0]`` -> (``body[3]``, 1, 0): the branch, path and position; None elsewhere."""
-    m = re.fullmatch(r"(.*)\.paths\[(\d+)\]\[(\d+)\]", path)
+    m = _IN_PATH.fullmatch(path)
     return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def innermost_in_path(path: str) -> str | None:
+    """The deepest block in a branch's path that ``path`` lies in (``body[3].paths[1][0]`` for
+    ``body[3].paths[1][0][2]`` or ``body[3].paths[1][0].kernel``); None outside every path."""
+    m = _IN_PATH.match(path)
+    return m.group(0) if m else None
 
 
 def split(path: str) -> list[str | int]:
     """``body[4].unit.kernel`` -> ['body', 4, 'unit', 'kernel']."""
     if not path.startswith("body"):
         raise SpecError(Problem(path, "a spec path starts with body[i]"))
-    rest, steps = path[4:], ["body"]
+    rest = path[4:]
+    steps: list[str | int] = ["body"]
     pos = 0
     for m in _STEP.finditer(rest):
         if m.start() != pos:
@@ -55,13 +120,15 @@ def split(path: str) -> list[str | int]:
 def block_path(path: str) -> str:
     """The block part of a field path: ``body[4].unit.kernel`` -> ``body[4].unit``."""
     steps = split(path)
-    out = f"body[{steps[1]}]"
+    index = steps[1]
+    assert isinstance(index, int)
+    out = body(index)
     for k, s in enumerate(steps[2:], start=2):
-        lane = steps[k + 1:k + 3]
-        into_path = s == "paths" and len(lane) == 2 and all(isinstance(t, int) for t in lane)
+        ahead = steps[k + 1:k + 3]
+        into_path = s == "paths" and len(ahead) == 2 and all(isinstance(t, int) for t in ahead)
         if s == "first" or (isinstance(s, str) and s != "unit" and not into_path):
             break
-        out += f"[{s}]" if isinstance(s, int) else f".{s}"
+        out = item(out, s) if isinstance(s, int) else field(out, s)
     return out
 
 
@@ -133,16 +200,17 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
     if len(rest) == 1 and rest[0] in first:
         f = fam.field_map[str(rest[0])]
         first[f.name] = _checked(f, value, path)
-        problems = [Problem(f"{block_path(path)}.{name}", msg)
+        problems = [Problem(field(block_path(path), name), msg)
                     for name, msg in fam.check(fam.resolve({**bs.params, **first}))]
         if problems:
             raise SpecError(problems)
         return new
     if len(rest) == 2 and rest[0] == "first" and bs.block == "stage":
         unit = bs.params["unit"]
-        f = family(unit.block).field_map.get(str(rest[1]))
-        if f is None:
+        of_unit = family(unit.block).field_map.get(str(rest[1]))
+        if of_unit is None:
             raise SpecError(Problem(path, f"not a field of {unit.block}"))
+        f = of_unit
         first = dict(bs.params.get("first") or {})
         if value is None:
             first.pop(f.name, None)
@@ -157,8 +225,8 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
         raise SpecError(Problem(path, f"not a field of {bs.block}"))
     f = fam.field_map[str(rest[0])]
     if f.kind == "paths":
-        if not (isinstance(value, list) and all(isinstance(lane, list) and
-                                                all(isinstance(b, BlockSpec) for b in lane) for lane in value)):
+        if not (isinstance(value, list) and all(isinstance(one, list) and
+                                                all(isinstance(b, BlockSpec) for b in one) for one in value)):
             raise SpecError(Problem(path, "must be a list of paths, each a list of blocks"))
         bs.params[f.name] = copy.deepcopy(value)
     elif f.kind == "block":
@@ -167,7 +235,7 @@ def with_value(spec: Spec, path: str, value: Any) -> Spec:
         bs.params[f.name] = copy.deepcopy(value)
     else:
         bs.params[f.name] = _checked(f, value, path)
-    problems = [Problem(f"{block_path(path)}.{name}", msg) for name, msg in fam.check(fam.resolve(bs.params))]
+    problems = [Problem(field(block_path(path), name), msg) for name, msg in fam.check(fam.resolve(bs.params))]
     if problems:
         raise SpecError(problems)
     return new
@@ -202,9 +270,9 @@ def with_block(spec: Spec, path: str, block: BlockSpec) -> Spec:
         raise SpecError(Problem(path, "names no replaceable block (body[i], .unit or .paths[p][j])"))
     branch, p, j = where
     get_block(spec, path)  # the block exists
-    lanes = [list(lane) for lane in get_block(spec, branch).params["paths"]]
+    lanes = [list(one) for one in get_block(spec, branch).params["paths"]]
     lanes[p][j] = block
-    return with_value(spec, f"{branch}.paths", lanes)
+    return with_value(spec, field(branch, "paths"), lanes)
 
 
 def _checked(f: Any, value: Any, path: str) -> Any:

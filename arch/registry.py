@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from arch.dims import dims
 from arch.fields import Field, as_pair
 
 if TYPE_CHECKING:
@@ -65,7 +66,15 @@ class BlockFamily:
 
 
 def register(cls: type[BlockFamily]) -> type[BlockFamily]:
-    assert cls.category in CATEGORIES, cls.category
+    """Class decorator adding a block family; a second family of the same name, or an unknown category, is
+    a programming error that must not silently replace the first."""
+    if cls.category not in CATEGORIES:
+        raise ValueError(f"block family {cls.name!r} ({cls.__module__}): unknown category {cls.category!r}; "
+                         f"categories: {', '.join(CATEGORIES)}")
+    if cls.name in REGISTRY:
+        first = type(REGISTRY[cls.name])
+        raise ValueError(f"block family {cls.name!r} is registered twice: {first.__module__}.{first.__qualname__} "
+                         f"and {cls.__module__}.{cls.__qualname__}")
     REGISTRY[cls.name] = cls()
     return cls
 
@@ -84,11 +93,9 @@ def families() -> list[BlockFamily]:
 
 def kxk(value: Any) -> str:
     """A kernel as written in summaries: 3x3, 1x7."""
-    h, w = as_pair(value)
-    return f"{h}x{w}"
+    return dims(as_pair(value))
 
 
 def by(value: Any) -> str:
     """A stride as written in summaries: 2, or 1x2 when the axes differ."""
-    h, w = as_pair(value)
-    return str(h) if h == w else f"{h}x{w}"
+    return dims(as_pair(value), square=True)

@@ -32,25 +32,15 @@ from typing import Any
 from arch import paths
 from arch.errors import Problem, SpecError
 from arch.fields import NESTED, Field, show
+from arch.options import options_of
 from arch.registry import family
 from arch.spec import BlockSpec, Spec, parse_block
+from arch.spec_keys import NUMBERS
+from arch.train_options import TrainConfig
 
-# Training hyperparameters a search may vary: the field that declares each one's valid values.
-TRAIN_KNOBS: dict[str, Field] = {f.name: f for f in (
-    Field("lr", "float", 1e-3, "learning rate", min=1e-7, max=10.0),
-    Field("weight_decay", "float", 5e-4, "weight decay", min=0.0, max=1.0),
-    Field("momentum", "float", 0.9, "SGD momentum", min=0.0, max=0.999),
-    Field("batch_size", "int", 128, "batch size", min=1, max=65536),
-    Field("epochs", "int", 3, "epochs", min=1, max=1000),
-    Field("optimizer", "choice", "adamw", "optimizer", choices=("sgd", "adamw")),
-    Field("schedule", "choice", "onecycle", "learning-rate schedule", choices=("onecycle", "cosine", "constant")),
-    Field("label_smoothing", "float", 0.0, "label smoothing", min=0.0, max=0.5),
-    Field("crop", "int", 0, "random-crop padding in pixels (0: no crop)", min=0, max=64),
-    Field("flip", "bool", False, "random horizontal flip"),
-)}
-WIDTH_MULT = Field("width_mult", "float", 1.0, "width multiplier over every channel count", min=0.05, max=8.0)
-DEPTH_MULT = Field("depth_mult", "float", 1.0, "depth multiplier over every stage's repeats (rounded up)",
-                   min=0.1, max=8.0)
+# Training hyperparameters a search may vary: the training options declared searchable (arch/train_options.py).
+TRAIN_KNOBS: dict[str, Field] = {o.name: o for o in options_of(TrainConfig) if o.searchable}
+WIDTH_MULT, DEPTH_MULT = NUMBERS["width_mult"], NUMBERS["depth_mult"]  # the spec's own keys (arch/spec_keys.py)
 RESOLUTION = Field("resolution", "int", 224, "input height and width in pixels (compound scaling's third "
                    "dimension)", min=8, max=4096)
 SPEC_KNOBS: dict[str, Field] = {f.name: f for f in (WIDTH_MULT, DEPTH_MULT, RESOLUTION)}  # spec-wide settings
@@ -143,13 +133,14 @@ class SearchSpace:
 
     def size(self) -> tuple[int, int | None]:
         """(number of dimensions, number of distinct configurations or None when continuous)."""
-        n, total = len(self.dims), 1
+        n = len(self.dims)
+        total: int | None = 1
         for d in self.dims:
             c = d.cardinality
             total = total * c if (c is not None and total is not None) else None
         for s in self.slots:
             n += 1 + max((len(a.dims) for a in s.alternatives), default=0)
-            options = 0
+            options: int | None = 0
             for a in s.alternatives:
                 sub: int | None = 1
                 for d in a.dims:
@@ -174,7 +165,7 @@ class SearchSpace:
             for d in alt.dims:
                 key = s.field_name(alt, d)
                 if key in values:
-                    holder = paths.with_value(holder, f"body[0].{d.name}", values[key])
+                    holder = paths.with_value(holder, paths.field(paths.body(0), d.name), values[key])
             out = paths.with_block(out, s.name, holder.body[0])  # body[4], or a path's block body[3].paths[1][0]
         for d in self.dims:
             if d.name not in values:
@@ -299,7 +290,7 @@ def _slot(name: str, decl: dict, spec: Spec, problems: list[Problem]) -> Slot | 
             continue
         for rel, sub in own.items():
             try:
-                f = _field_of(holder, f"body[0].{rel}")
+                f = _field_of(holder, paths.field(paths.body(0), rel))
             except SpecError as e:
                 problems += [Problem(f"{here}.search.{rel}", p.message) for p in e.problems]
                 continue

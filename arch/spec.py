@@ -14,6 +14,7 @@ from arch.fields import did_you_mean, show, to_json
 from arch.limits import MAX_INPUT, MAX_NESTING, nesting_problem
 from arch.migrate import CURRENT, KNOWN, upgrade
 from arch.registry import REGISTRY, families
+from arch.spec_keys import DEFAULTS, DESCRIPTION_MAX, KEYS, NAME_MAX, NUMBERS, TOP_KEYS
 
 FORMAT = CURRENT
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -22,7 +23,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _TEXT = re.compile(r"[^\x00-\x1f\x7f\"'\\`]*")
 _PROSE = re.compile(r"[^\x00-\x1f\x7f]*")  # descriptions: any printable text
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a JSON "\\udc80" escape decodes to one: it cannot be printed
-NAME_MAX, LABEL_MAX = 80, 64
+LABEL_MAX = 64
 
 
 @dataclass
@@ -43,17 +44,12 @@ class Spec:
     num_classes: int
     body: list[BlockSpec] = field(default_factory=list)
     description: str = ""
-    width_mult: float = 1.0
-    depth_mult: float = 1.0  # stage repeats: ceil(repeat * depth_mult), as torchvision's EfficientNet
-    bn_eps: float = 1e-5
-    bn_momentum: float = 0.1
+    width_mult: float = DEFAULTS["width_mult"]  # defaults and ranges: arch/spec_keys.py
+    depth_mult: float = DEFAULTS["depth_mult"]  # stage repeats: ceil(repeat * depth_mult), as EfficientNet
+    bn_eps: float = DEFAULTS["bn_eps"]
+    bn_momentum: float = DEFAULTS["bn_momentum"]
     search: dict[str, Any] = field(default_factory=dict)
     dismissed_lints: list[str] = field(default_factory=list)  # "code@block" a person dismissed (the GUI)
-
-
-_OPTIONAL = {"description": "", "width_mult": 1.0, "depth_mult": 1.0, "bn_eps": 1e-5, "bn_momentum": 0.1}
-_TOP_KEYS = ("format", "name", "description", "input", "num_classes", "width_mult", "depth_mult", "bn_eps",
-             "bn_momentum", "body", "search", "dismissed_lints")
 
 
 def check_text(value: Any, what: str, limit: int, allow_empty: bool = False, prose: bool = False) -> str | None:
@@ -148,8 +144,10 @@ def _parse_paths(raw: Any, path: str, problems: list[Problem]) -> list[list[Bloc
     if not isinstance(raw, list) or not all(isinstance(lane, list) for lane in raw):
         problems.append(Problem(path, f"must be a list of paths, each a list of blocks (got {show(raw)})"))
         return None
+    from arch.paths import item  # paths reads specs: imported here, not at the top
+
     start = len(problems)
-    lanes = [[parse_block(b, f"{path}[{p}][{j}]", problems) for j, b in enumerate(lane)]
+    lanes = [[parse_block(b, item(item(path, p), j), problems) for j, b in enumerate(lane)]
              for p, lane in enumerate(raw)]
     return lanes if len(problems) == start else None  # type: ignore[return-value]
 
@@ -195,16 +193,16 @@ def parse_spec(data: Any, source: str = "") -> Spec:
         problems.append(Problem("format", f"unsupported {show(fmt)} (this version reads "
                                           f"{', '.join(map(repr, KNOWN))})"))
     for key in data:
-        if key not in _TOP_KEYS:
-            problems.append(Problem(key, f"unknown top-level key{did_you_mean(key, _TOP_KEYS)}"))
-    for key in ("name", "input", "num_classes", "body"):
-        if key not in data:
-            problems.append(Problem(key, "missing"))
+        if key not in KEYS:
+            problems.append(Problem(key, f"unknown top-level key{did_you_mean(key, list(KEYS))}"))
+    for top in TOP_KEYS:
+        if top.required and top.name != "format" and top.name not in data:
+            problems.append(Problem(top.name, "missing"))
     name = data.get("name", "")
     if "name" in data and (bad := check_text(name, "the name", NAME_MAX)):
         problems.append(Problem("name", bad))
     description = data.get("description", "")
-    if bad := check_text(description, "the description", 2000, allow_empty=True, prose=True):
+    if bad := check_text(description, "the description", DESCRIPTION_MAX, allow_empty=True, prose=True):
         problems.append(Problem("description", bad))
     shape: tuple[int, int, int] = (1, 1, 1)
     if "input" in data:
@@ -215,23 +213,24 @@ def parse_spec(data: Any, source: str = "") -> Spec:
             dims = [_number(v, f"input[{i}]", problems, 1, MAX_INPUT, True) for i, v in enumerate(raw)]
             if None not in dims:
                 shape = (dims[0], dims[1], dims[2])
-    num_classes = 1
-    if "num_classes" in data:
-        num_classes = _number(data["num_classes"], "num_classes", problems, 1, 1_000_000, True) or 1
-    extra: dict[str, Any] = {}
-    for key, lo, hi in (("width_mult", 0.05, 8.0), ("depth_mult", 0.1, 8.0), ("bn_eps", 1e-12, 1.0),
-                        ("bn_momentum", 0.0, 1.0)):
+    numbers: dict[str, Any] = {}
+    for key, o in NUMBERS.items():  # num_classes, width_mult, ...: checked by their declarations
         if key in data:
-            v = _number(data[key], key, problems, lo, hi, False)
-            if v is not None:
-                extra[key] = float(v)
+            v, why = o.check(data[key])
+            if why:
+                problems.append(Problem(key, why))
+            else:
+                numbers[key] = v
+    num_classes = numbers.pop("num_classes", 1)
     body: list[BlockSpec] = []
     raw_body = data.get("body", [])
     if not isinstance(raw_body, list):
         problems.append(Problem("body", f"must be a list of blocks (got {show(raw_body)})"))
     else:
+        from arch.paths import body as body_path  # paths reads specs: imported here, not at the top
+
         for i, raw in enumerate(raw_body):
-            bs = parse_block(raw, f"body[{i}]", problems)
+            bs = parse_block(raw, body_path(i), problems)
             if bs is not None:
                 body.append(bs)
     search = data.get("search", {})
@@ -246,7 +245,7 @@ def parse_spec(data: Any, source: str = "") -> Spec:
     if problems:
         raise SpecError(problems, source)
     spec = Spec(name=name, input=shape, num_classes=num_classes, body=body, description=description,
-                search=search, dismissed_lints=list(dismissed), **extra)
+                search=search, dismissed_lints=list(dismissed), **numbers)
     if search:
         from arch.search_space import parse_space
 
@@ -284,8 +283,8 @@ def to_dict(spec: Spec) -> dict[str, Any]:
         out["description"] = spec.description
     out["input"] = list(spec.input)
     out["num_classes"] = spec.num_classes
-    for key, default in _OPTIONAL.items():
-        if key != "description" and getattr(spec, key) != default:
+    for key, default in DEFAULTS.items():  # numbers left out at their defaults
+        if getattr(spec, key) != default:
             out[key] = getattr(spec, key)
     out["body"] = [block_to_dict(b) for b in spec.body]
     if spec.search:

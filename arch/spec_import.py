@@ -20,6 +20,7 @@ module of the built spec that takes them (``transfer_weights``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,8 @@ from torch import nn
 from arch.errors import ConvSmithError, SpecError
 from arch.fx_import import import_module
 from arch.graph import Graph, Node
-from arch.paths import in_module, in_path
+from arch.paths import body as body_path
+from arch.paths import body_module, in_module, in_path
 from arch.registry import families, family
 from arch.spec import BlockSpec, Spec, parse_spec, to_dict
 
@@ -37,6 +39,9 @@ LAYER_OPS = ("conv", "bn", "act", "maxpool", "avgpool", "adaptive_avgpool", "ada
              "dropout", "linear")
 MERGE_OPS = {"add": "add", "mul": "mul", "concat": "concat", "max": "max"}
 WEIGHTED = ("conv", "bn", "linear")
+# what an import does, in order; a caller's ``step`` hears each one as it starts (the app's progress and cancel)
+STEPS = ("building the model", "tracing its forward", "writing blocks", "checking the spec")
+Step = Callable[[str], None]
 TORCHVISION_ARGS = {  # training-only auxiliary classifiers are left out: inference never calls them
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": False, "init_weights": False},
@@ -195,7 +200,7 @@ class _Writer:
         out = []
         for j, item in enumerate(items):
             if lane is None:
-                p, m = f"body[{j}]", f"body.{j}"
+                p, m = body_path(j), body_module(j)
             else:
                 p, m = in_path(path, lane[0], j), in_module(module, lane[0], j)
             out.append(self.branch(item, p, m) if isinstance(item, _Branch) else self.layer(item, m))
@@ -319,7 +324,7 @@ def _inexpressible(graph: Graph, root: nn.Module) -> list[str]:
     return out
 
 
-def _settings(graph: Graph) -> tuple[dict[str, float], list[str]]:
+def _settings(graph: Graph) -> tuple[dict[str, Any], list[str]]:
     """The spec-wide batch-norm eps / momentum, which every batch norm must share."""
     bns = [n for n in graph.nodes if n.op == "bn"]
     out: dict[str, float] = {}
@@ -336,9 +341,13 @@ def _settings(graph: Graph) -> tuple[dict[str, float], list[str]]:
     return out, problems
 
 
-def spec_from_module(module: nn.Module, input_shape: tuple[int, int, int], name: str | None = None) -> ImportResult:
-    """The spec that builds ``module`` (see the module docstring), or the problems that prevent it."""
+def spec_from_module(module: nn.Module, input_shape: tuple[int, int, int], name: str | None = None,
+                     step: Step | None = None) -> ImportResult:
+    """The spec that builds ``module`` (see the module docstring), or the problems that prevent it. ``step``
+    hears STEPS[1:] as each starts (it may raise to stop the import there)."""
+    step = step or (lambda _text: None)
     name = name or type(module).__name__
+    step(STEPS[1])
     graph = import_module(module, input_shape, name)
     problems = _inexpressible(graph, module)
     settings, odd = _settings(graph)
@@ -351,6 +360,7 @@ def spec_from_module(module: nn.Module, input_shape: tuple[int, int, int], name:
                             "inference forward (a training-only head?)")
     if problems:
         return ImportResult(None, problems)
+    step(STEPS[2])
     dec = _Decomposer(graph)
     out = graph.output.name
     items = dec.chain("input", out)
@@ -371,9 +381,11 @@ def spec_from_module(module: nn.Module, input_shape: tuple[int, int, int], name:
         dec.notes.append(f"{len(drop_path)} stochastic-depth op(s) ({drop_path[0]}, ...) written as dropout blocks "
                          "with the same p: identical in inference; in training they drop values, not whole samples")
     classes = graph.output.shape[0] if len(graph.output.shape) == 1 else 1
-    spec = Spec(name=_spec_name(name), input=tuple(input_shape), num_classes=classes, body=body,
+    c, h, w = input_shape
+    spec = Spec(name=_spec_name(name), input=(c, h, w), num_classes=classes, body=body,
                 description=f"Imported from {type(module).__name__} by convsmith import.", **settings)
     families()  # the registry, for writing the blocks out
+    step(STEPS[3])
     try:
         spec = parse_spec(to_dict(spec))  # the validator's view: a value out of a field's range says so
     except SpecError as e:

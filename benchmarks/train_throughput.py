@@ -5,11 +5,15 @@
                 practical limit of a PyTorch training loop (nothing but forward, backward, step)
   (c) common    the torchvision-tutorial loop: a Dataset of PIL images, per-sample ToTensor + Normalize,
                 DataLoader(shuffle=True, num_workers=2)
+  (d) ours, rich    (a) with the rich augmentation RICH on (affine, colour jitter, random erasing), batched on
+                the device (training.augment_policies)
+  (e) common, rich  (c) with the equivalent torchvision transforms per sample: RandomAffine, ColorJitter before
+                ToTensor, RandomErasing after Normalize
 
 Each measurement is one epoch over the training split plus one pass over the validation split (every
 loop evaluates once per epoch), timed from outside with the device synchronised. The three run
 interleaved, ``REPEATS`` times, and the best time of each counts (a shared machine only ever makes a run
-slower). Images/s = training images / seconds. Targets on a CPU: a/b >= 0.9, a/c >= 1.5.
+slower). Images/s = training images / seconds. Targets on a CPU: a/b >= 0.9, a/c >= 1.5, d/e >= 1.5.
 On CUDA all three use the same autocast dtype and channels_last as (a).
 
 Data: the MNIST test set with the fixed 8k/2k split (``../shared/datasets/mnist-test``), or the
@@ -23,6 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,6 +45,7 @@ MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / 
 REPEATS = 5
 BATCH = 128
 WORKERS = 2
+RICH = dict(rotate=15.0, scale=0.1, translate=0.1, shear=10.0, brightness=0.3, contrast=0.3, erase=0.25)
 
 
 def _timed(run: Callable[[], object], device: torch.device) -> float:
@@ -95,7 +101,8 @@ def _validate(model, batches, device: torch.device, amp: torch.dtype | None) -> 
 class Common:
     """(c): the usual torchvision recipe, per-sample PIL -> ToTensor -> Normalize in DataLoader workers."""
 
-    def __init__(self, data: Data, device: torch.device, amp: torch.dtype | None, channels_last: bool) -> None:
+    def __init__(self, data: Data, device: torch.device, amp: torch.dtype | None, channels_last: bool,
+                 rich: bool = False) -> None:
         from PIL import Image
         from torchvision import transforms
 
@@ -114,7 +121,13 @@ class Common:
                 return self.tf(Image.fromarray(self.x[i], mode)), self.y[i]
 
         tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(data.mean, data.std)])
-        self.train_set, self.val_set = Images(data.train.x, data.train.y, tf), Images(data.val.x, data.val.y, tf)
+        train_tf = transforms.Compose([
+            transforms.RandomAffine(RICH["rotate"], (RICH["translate"],) * 2, (1 - RICH["scale"], 1 + RICH["scale"]),
+                                    RICH["shear"], interpolation=transforms.InterpolationMode.BILINEAR),
+            transforms.ColorJitter(RICH["brightness"], RICH["contrast"]), tf,
+            transforms.RandomErasing(RICH["erase"])]) if rich else tf
+        self.train_set = Images(data.train.x, data.train.y, train_tf)
+        self.val_set = Images(data.val.x, data.val.y, tf)
         self.device, self.amp, self.channels_last = device, amp, channels_last
 
     def __call__(self, spec, config: TrainConfig) -> None:  # noqa: ANN001
@@ -159,8 +172,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model {spec.name}, batch {BATCH}, AdamW, one epoch + one validation pass per measurement, "
           f"best of {args.repeats}")
     minimal, common = Minimal(data, device, amp, channels_last), Common(data, device, amp, channels_last)
+    common_rich = Common(data, device, amp, channels_last, rich=True)
+    rich = replace(config, **RICH, crop=0, flip=False)
     loops = {"a": lambda: ours(spec, data, config), "b": lambda: minimal(spec, config),
-             "c": lambda: common(spec, config)}
+             "c": lambda: common(spec, config), "d": lambda: ours(spec, data, rich),
+             "e": lambda: common_rich(spec, config)}
     for run in loops.values():  # warm-up: allocator, kernels, worker imports
         run()
     times: dict[str, list[float]] = {k: [] for k in loops}
@@ -169,13 +185,17 @@ def main(argv: list[str] | None = None) -> None:
             times[key].append(_timed(run, device))
     n = len(data.train)
     rate = {k: n / min(v) for k, v in times.items()}
-    names = {"a": "ours (training.train)", "b": "minimal hand-written loop", "c": "torchvision-style DataLoader"}
+    names = {"a": "ours (training.train)", "b": "minimal hand-written loop", "c": "torchvision-style DataLoader",
+             "d": "ours, rich augmentation", "e": "DataLoader, rich augmentation"}
     for key in loops:
         print(f"({key}) {names[key]:<30} {rate[key]:9,.0f} images/s  (best {min(times[key]):.3f} s, "
               f"median {statistics.median(times[key]):.3f} s)")
     ab, ac = rate["a"] / rate["b"], rate["a"] / rate["c"]
     print(f"a/b = {ab:.2f}  (target >= 0.90: {'met' if ab >= 0.9 else 'MISSED'})")
     print(f"a/c = {ac:.2f}  (target >= 1.50: {'met' if ac >= 1.5 else 'MISSED'})")
+    de = rate["d"] / rate["e"]
+    print(f"d/e = {de:.2f}  (target >= 1.50: {'met' if de >= 1.5 else 'MISSED'}; rich: "
+          f"{', '.join(f'{k} {v:g}' for k, v in RICH.items())})")
     sys.stdout.flush()
 
 

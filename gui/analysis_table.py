@@ -11,8 +11,8 @@ mapped call costs two or three more crossings, and ``data`` is kept to lookups r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from itertools import groupby
 from typing import Any
 
 from PyQt6.QtCore import (
@@ -35,8 +35,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from analysis import columns
+from analysis.columns import Column
 from analysis.formats import at_least, count, hw, nbytes
-from arch.graph import fmt_shape
 from gui.evaluation import Evaluation
 from gui.session import Hub
 from gui.widgets import TextPane
@@ -46,55 +47,14 @@ DISPLAY, ALIGN, FONT, FOREGROUND = (R.DisplayRole.value, R.TextAlignmentRole.val
                                     R.ForegroundRole.value)
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-NUMERIC = ("count", "bytes", "shape", "pair")
+RIGHT_KINDS = ("int", "count", "bytes", "shape", "pair")  # right-aligned in the table
+MONO_KINDS = ("name", "shape", "pair")
 STALE = QColor("#9aa0a6")
 
 
-@dataclass(frozen=True)
-class Column:
-    title: str
-    get: Callable[[Any], Any]
-    kind: str = "text"  # text, mono, count, bytes, shape, pair
-    tip: str = ""
-
-
-def _rf(field: str) -> Callable[[Any], Any]:
-    return lambda r: None if r.rf_whole_input else getattr(r, field)
-
-
-SHARED = (
-    Column("Input", lambda r: r.in_shape, "shape", "input shape (without the batch)"),
-    Column("Output", lambda r: r.out_shape, "shape", "output shape (without the batch)"),
-    Column("Params", lambda r: r.params, "count", "learned parameters"),
-    Column("MACs", lambda r: r.macs, "count", "multiply-accumulates of conv and linear layers (bias excluded)"),
-    Column("FLOPs", lambda r: r.flops, "count", "every operation (2 x MACs, bias, norm, activations, pooling)"),
-    Column("Activations", lambda r: r.activation_bytes, "bytes", "memory of the output values at batch 1"),
-    Column("RF", _rf("rf_size"), "pair", "theoretical receptive field (input pixels, h x w)"),
-    Column("Jump", _rf("rf_jump"), "pair", "input pixels between neighbouring output units"),
-)
-LAYER_COLUMNS = (
-    Column("Layer", lambda r: r.name, "mono", "module path in the built model"),
-    Column("Block", lambda r: r.block, "mono", "the spec block that made it"),
-    Column("Type", lambda r: r.type),
-) + SHARED
-BLOCK_COLUMNS = (
-    Column("Block", lambda r: r.path, "mono", "spec path"),
-    Column("Family", lambda r: r.family),
-    Column("Summary", lambda r: r.summary),
-) + SHARED
-
-
-def _text(kind: str, value: Any) -> str:
-    """How one value is shown."""
-    if kind == "count":
-        return f"{value:,}"
-    if kind == "bytes":
-        return nbytes(value)
-    if kind == "shape":
-        return fmt_shape(value)
-    if kind == "pair":
-        return "whole" if value is None else hw(value)
-    return str(value)
+def title(column: Column) -> str:
+    """A column's header here: its declared title with a capital (``memory`` -> ``Memory``, ``MACs`` kept)."""
+    return column.title[:1].upper() + column.title[1:]
 
 
 def _key(kind: str, value: Any) -> Any:
@@ -106,7 +66,7 @@ def _key(kind: str, value: Any) -> Any:
         return n
     if kind == "pair":
         return float("inf") if value is None else float(value[0]) * float(value[1])
-    return value if kind in ("count", "bytes") else str(value)
+    return value if kind in ("int", "count", "bytes") else str(value)
 
 
 class RecordModel(QAbstractTableModel):
@@ -129,8 +89,8 @@ class RecordModel(QAbstractTableModel):
         self.mono = QFont("monospace")
         self.mono.setStyleHint(QFont.StyleHint.Monospace)
         # an int converts to Qt faster than an alignment flag: data() returns these on every paint
-        self._align = [(RIGHT if c.kind in NUMERIC else LEFT).value for c in columns]
-        self._fonts = [self.mono if c.kind in ("mono", "shape", "pair") else None for c in columns]
+        self._align = [(RIGHT if c.kind in RIGHT_KINDS else LEFT).value for c in columns]
+        self._fonts = [self.mono if c.kind in MONO_KINDS else None for c in columns]
         self._grey = QBrush(STALE)
 
     @property
@@ -219,17 +179,22 @@ class RecordModel(QAbstractTableModel):
         texts = self._texts.get(record)
         if texts is None:
             r = self.records[record]
-            texts = self._texts[record] = [_text(c.kind, c.get(r)) for c in self.columns]
+            texts = self._texts[record] = [c.text(r, "exact") for c in self.columns]
         return texts
 
     def rows_of(self, path: str) -> list[int]:
-        """The records made by a block and the blocks inside it (a stage's repeats), in graph order."""
+        """The records made by a block and the blocks inside it (a stage's repeats, a branch's paths), in
+        graph order. A block's records are one run of the graph order: grouped once per set of records, so
+        a query scans the blocks (hundreds), not the records."""
         if self._blocks is None:
             self._blocks = {}
-            for i, record in enumerate(self.records):
-                self._blocks.setdefault(block_of(record), []).append(i)
-        return sorted(i for block, found in self._blocks.items()
-                      if block == path or block.startswith(path + "[") or block.startswith(path + ".")
+            start = 0
+            for block, run in groupby(self.records, key=block_of):
+                end = start + sum(1 for _ in run)
+                self._blocks.setdefault(block, []).extend(range(start, end))
+                start = end
+        inside = (path + "[", path + ".")
+        return sorted(i for block, found in self._blocks.items() if block == path or block.startswith(inside)
                       for i in found)
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
@@ -256,11 +221,11 @@ class RecordModel(QAbstractTableModel):
             return None
         column = self.columns[section]
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.title
+            return title(column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return column.tip or None
+            return column.doc or None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return RIGHT if column.kind in ("count", "bytes", "shape", "pair") else LEFT
+            return RIGHT if column.kind in RIGHT_KINDS else LEFT
         return None
 
 
@@ -289,7 +254,8 @@ class AnalysisPanel(QWidget):
         top.addWidget(self.mode)
         top.addWidget(self.filter, 1)
         layout.addLayout(top)
-        self.models = {"Layers": RecordModel(LAYER_COLUMNS), "Blocks": RecordModel(BLOCK_COLUMNS)}
+        self.models = {"Layers": RecordModel(columns.shown(columns.LAYER_COLUMNS, "gui")),
+                       "Blocks": RecordModel(columns.shown(columns.BLOCK_COLUMNS, "gui"))}
         self.table = QTableView()
         self.table.setModel(self.models["Layers"])
         self.table.setSortingEnabled(True)

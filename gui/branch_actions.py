@@ -3,12 +3,12 @@ drop rule that lets the editor's drag move blocks into, out of and between paths
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PyQt6.QtCore import QObject
 from PyQt6.QtGui import QAction, QKeySequence
 
+from arch import paths
 from arch.errors import SpecError
 from arch.paths import get_block, path_of
 from gui import branch_edits
@@ -23,7 +23,7 @@ def drop_target(under: str | None, below: bool, body_at: int) -> tuple[str, int]
     if under is not None and path_of(under) is not None:
         where, i = branch_edits.locate(under)
         return where, i + 1 if below else i
-    if under is not None and re.fullmatch(r".*\.paths\[\d+\]", under):
+    if under is not None and paths.lane_of(under) is not None:
         return under, 0  # the row of an empty path (the identity): the block becomes its first
     return "body", body_at
 
@@ -69,7 +69,7 @@ class BranchActions(QObject):
 
     def _wrappable(self) -> bool:
         sel = self.hub.selection
-        in_a_list = path_of(sel) is not None or branch_edits.TOP_BLOCK.fullmatch(sel or "") is not None
+        in_a_list = path_of(sel) is not None or paths.is_top(sel or "")
         return self._block(sel) is not None and in_a_list
 
     def update_enabled(self) -> None:
@@ -107,4 +107,4 @@ class BranchActions(QObject):
             src, i = branch_edits.locate(path)
             if src == into and at > i:
                 at -= 1
-            self.hub.select(f"body[{at}]" if into == "body" else f"{into}[{at}]")
+            self.hub.select(paths.body(at) if into == "body" else paths.item(into, at))

@@ -9,14 +9,12 @@ emits no merge), unwrapping writes a one-path branch's blocks back in its place.
 from __future__ import annotations
 
 import copy
-import re
 
+from arch import paths
 from arch.errors import Problem, SpecError
 from arch.paths import get_block, path_of
 from arch.spec import BlockSpec, Spec, parse_spec, to_dict
 from gui.edits import Edit
-
-TOP_BLOCK = re.compile(r"body\[(\d+)\]")
 
 
 def locate(path: str) -> tuple[str, int]:
@@ -24,25 +22,25 @@ def locate(path: str) -> tuple[str, int]:
     where = path_of(path)
     if where is not None:
         branch, p, j = where
-        return f"{branch}.paths[{p}]", j
-    m = TOP_BLOCK.fullmatch(path)
-    if m is None:
+        return paths.lane(branch, p), j
+    index = paths.top_index(path)
+    if index is None or not paths.is_top(path):
         raise SpecError(Problem(path, "names no block of the body or of a branch's path"))
-    return "body", int(m.group(1))
+    return "body", index
 
 
 def _list(spec: Spec, where: str) -> list[BlockSpec]:
     """The list ``where`` names inside ``spec`` (the object itself: callers edit a copy)."""
     if where == "body":
         return spec.body
-    m = re.fullmatch(r"(.*)\.paths\[(\d+)\]", where)
-    if m is None:
+    found = paths.lane_of(where)
+    if found is None:
         raise SpecError(Problem(where, "names no list of blocks (body or a branch's path)"))
-    branch = get_block(spec, m.group(1))
+    at, p = found
+    branch = get_block(spec, at)
     if branch.block != "branch":
-        raise SpecError(Problem(m.group(1), f"is a {branch.block}, not a branch"))
+        raise SpecError(Problem(at, f"is a {branch.block}, not a branch"))
     lanes = branch.params["paths"]
-    p = int(m.group(2))
     if p >= len(lanes):
         raise SpecError(Problem(where, f"the branch has {len(lanes)} paths"))
     return lanes[p]
@@ -67,7 +65,8 @@ def remove_path(spec: Spec, branch: str, p: int) -> Edit:
     new = copy.deepcopy(spec)
     lanes = get_block(new, branch).params.get("paths") or []
     if not 0 <= p < len(lanes) or len(lanes) == 1:
-        raise SpecError(Problem(f"{branch}.paths", f"cannot remove path {p} of {len(lanes)} (a branch keeps one)"))
+        raise SpecError(Problem(paths.field(branch, "paths"),
+                                f"cannot remove path {p} of {len(lanes)} (a branch keeps one)"))
     lanes.pop(p)
     return Edit(_checked(new), f"Remove path {p} of {branch}")
 

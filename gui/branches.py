@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from arch.graph import BlockInfo, Graph, Node
-
-ACT_NAMES = {"relu": "relu", "relu6": "relu6", "leaky_relu": "leaky relu", "silu": "silu", "gelu": "gelu",
-             "hardswish": "hardswish", "sigmoid": "sigmoid", "hardsigmoid": "hardsigmoid", "tanh": "tanh"}
+from arch.op_table import Op
+from arch.op_table import label as op_label
 
 
 @dataclass
@@ -38,49 +37,15 @@ class Merge:
 Column = list[Run | Merge]
 
 
-def _hw(pair: tuple[int, int]) -> str:
-    return f"{pair[0]}x{pair[1]}"
-
-
-def _by(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else _hw(pair)
-
-
-def op_label(node: Node) -> str:
-    """A short name for one primitive op, e.g. ``conv 3x3/2, 64`` or ``max pool 3x3/2``."""
-    a = node.attrs
-    if node.op == "conv":
-        groups = a["groups"]
-        kind = "dw conv" if groups > 1 and groups == a["in_channels"] else "conv"
-        extra = f" g{groups}" if groups > 1 and kind == "conv" else ""
-        if a["dilation"] != (1, 1):
-            extra += f" d{_hw(a['dilation'])}"
-        return f"{kind} {_hw(a['kernel'])}/{_by(a['stride'])}{extra}, {a['out_channels']}"
-    if node.op in ("maxpool", "avgpool", "nmaxpool"):
-        mode = {"maxpool": "max", "avgpool": "avg", "nmaxpool": f"{a.get('n')}-max"}[node.op]
-        return f"{mode} pool {_hw(a['kernel'])}/{_by(a['stride'])}"
-    if node.op.startswith("adaptive_"):
-        return f"{node.op[9:-4]} pool to {_hw(a['output'])}"
-    if node.op == "act":
-        return ACT_NAMES.get(a["fn"], a["fn"])
-    if node.op == "linear":
-        return f"linear {a['out_features']}"
-    if node.op == "dropout":
-        return f"dropout {a['p']:g}"
-    if node.op == "unknown":
-        return str(a.get("target", "unknown"))
-    return {"mul": "multiply", "bn": "bn"}.get(node.op, node.op)
-
-
 def op_lines(nodes: list[Node]) -> list[str]:
     """Labels of a run, with each conv / linear and its following norm and activation on one line."""
     lines: list[list[str]] = []
     head = ""  # op of the node that started the current line
     for node in nodes:
-        joins = head in ("conv", "linear") and node.op in ("bn", "act")
+        joins = head in (Op.CONV, Op.LINEAR) and node.op in (Op.BN, Op.ACT)
         if joins:
             lines[-1].append(op_label(node))
-            if node.op == "act":
+            if node.op == Op.ACT:
                 head = ""  # an activation closes the line
         else:
             lines.append([op_label(node)])
@@ -93,7 +58,11 @@ class Walker:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self.order = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each node's position (made when a block is first decomposed: most edits decompose none or one)."""
+        return {n.name: i for i, n in enumerate(self.graph.nodes)}
 
     @cached_property
     def _nested(self) -> dict[str, list[BlockInfo]]:

@@ -39,9 +39,10 @@ from arch import io
 from arch.errors import ConvSmithError
 from arch.spec import load
 from arch.templates import load_template, names
-from gui.background import Latest
+from gui.compare_inspect import InspectCompare
 from gui.compare_model import Loaded, Network, comparison, load_network, render_report
 from gui.compare_report_view import ReportView
+from gui.jobs import Job, Runner
 from gui.plots import GREY, colour, decade_ticks, make_plot, pen, qpixmap
 from gui.train_views import filter_caption
 from gui.widgets import TextPane
@@ -77,7 +78,7 @@ class CompareTab(QWidget):
         self.window_ = window
         self.networks: list[Network] = []
         self.loaded: dict[int, Loaded] = {}
-        self.loader = Latest("compare", self)
+        self.loader = Runner("compare", self)
 
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -95,6 +96,7 @@ class CompareTab(QWidget):
         self.status.label.setStyleSheet("color: #555;")
         self.views = QTabWidget()
         self.report_view = ReportView(self._measure)
+        self.inspect_view = InspectCompare()  # runs' interpretation pictures side by side
         self.totals_holder = QHBoxLayout()
         self.scatter = make_plot("Params vs MACs (colour: accuracy)", "parameters (log)", "MACs (log)", legend=None)
         self.rf = make_plot("Receptive field growth", "top-level block", "field size (px)", legend="top-left",
@@ -140,6 +142,7 @@ class CompareTab(QWidget):
         outer.addWidget(side)
         self.views.addTab(split, "Overview")
         self.views.addTab(self.report_view, "Report")
+        self.views.addTab(self.inspect_view, "Inspect")
         outer.addWidget(self.views, 1)
 
     # ------------------------------------------------------------------ adding
@@ -229,7 +232,7 @@ class CompareTab(QWidget):
             return
         root = self.window_.pages_extra.training.runs.folder()
         self.status.setText(f"analysing {len(missing)} network(s) …")
-        self.loader.submit(lambda: [load_network(n, root) for n in missing], self._loaded_networks,
+        self.loader.submit(lambda _job: [load_network(n, root) for n in missing], self._loaded_networks,
                            lambda e: self.status.setText(f"cannot load: {e}"))
 
     def _loaded_networks(self, items: list[Loaded]) -> None:
@@ -268,6 +271,7 @@ class CompareTab(QWidget):
         self._draw_rf(items)
         self._draw_curves(items)
         self._draw_filters(items)
+        self.inspect_view.show_runs([(x.report.name, x.run_dir) for x in items])
         self.export_button.setEnabled(bool(items))
         self.status.setText(f"{len(items)} network(s)" + "".join(f"\n{x.report.name}: {n}" for x in items
                                                                    for n in x.notes))
@@ -351,8 +355,8 @@ class CompareTab(QWidget):
             self.report_view.measuring_ended("stopped" if isinstance(e, Cancelled) else f"cannot measure: {e}")
             self._redraw()
 
-        self.window_.workers.start("Measuring latency and memory",
-                                   lambda: measure(entries, sources, None, None, progress, cancel), done, failed)
+        self.window_.workers.submit(lambda _job: measure(entries, sources, None, None, progress, cancel), done, failed,
+                                    title="Measuring latency and memory")
 
     # ------------------------------------------------------------------ export
     def export_html(self, path: str | Path | None = None) -> bool:
@@ -367,12 +371,12 @@ class CompareTab(QWidget):
                 return False
         target = Path(path)
 
-        def work() -> int:
+        def work(_job: Job) -> int:
             data = render_report(items, target).encode("utf-8")
             io.write_bytes(target, data)
             return len(data)
 
-        self.window_.workers.start(f"Exporting {target.name}", work,
-                                   lambda n: self.status.setText(f"wrote {target} ({n:,} bytes)"),
-                                   lambda e: self.window_.dialogs.error(self, f"Cannot export {target.name}", str(e)))
+        self.window_.workers.submit(work, lambda n: self.status.setText(f"wrote {target} ({n:,} bytes)"),
+                                    lambda e: self.window_.dialogs.error(self, f"Cannot export {target.name}", str(e)),
+                                    title=f"Exporting {target.name}")
         return True

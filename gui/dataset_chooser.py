@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QFont, QIcon
 from PyQt6.QtWidgets import (
     QButtonGroup,
@@ -29,15 +29,14 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gui.background import Latest
+from arch.dims import dims
+from gui.jobs import Job, Runner
 from gui.plots import qpixmap
+from gui.widgets import ErrorLabel
 from training.errors import DataError
-from training.source import GENERATORS, KINDS, TORCHVISION_KINDS, options_help, parse_source
+from training.source import KINDS, options_help, parse_source
 
 PREVIEW = 12
-KIND_TITLES = {"synthetic": "Synthetic shapes (no files)", "idx": "IDX folder (MNIST-format files)",
-               "folder": "Image folder (one sub-folder per class)"}
-KIND_TITLES.update({k: f"torchvision {k} (dataset root)" for k in TORCHVISION_KINDS})
 DEFAULT = "synthetic:shapes?n=2000&size=32&channels=3"
 
 
@@ -48,13 +47,8 @@ def _text(value: Any) -> str:
     if isinstance(value, tuple):
         if all(isinstance(v, float) for v in value):  # mean / std
             return ",".join(f"{v:g}" for v in value)
-        return "x".join(map(str, value))  # a size, height x width
+        return dims(value)  # a size, height x width
     return "" if value is None else str(value)
-
-
-def defaults(kind: str) -> dict[str, Any]:
-    """Every option of a kind at its default value."""
-    return parse_source(f"{kind}:{GENERATORS[0] if kind == 'synthetic' else 'x'}").options
 
 
 def preview_images(data: Any, n: int = PREVIEW) -> tuple[list[np.ndarray], list[str]]:
@@ -132,11 +126,10 @@ class DatasetChooser(QWidget):
     def __init__(self, preview: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = QComboBox()
-        for k in KINDS:
-            self.kind.addItem(KIND_TITLES[k], k)
+        for k in KINDS.values():
+            self.kind.addItem(k.title, k.name)
         self.where = QLineEdit()
-        self.generator = QComboBox()
-        self.generator.addItems(GENERATORS)
+        self.generator = QComboBox()  # for a kind whose WHERE is one of a few names (synthetic generators)
         self.browse = QToolButton()
         self.browse.setText("…")
         self.browse.setToolTip("choose the folder")
@@ -144,9 +137,7 @@ class DatasetChooser(QWidget):
         self.string.setFont(QFont("monospace"))
         self.string.setToolTip("the dataset string (also what `convsmith train --data` takes); edit it directly "
                                "or through the fields above")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #c02020;")
+        self.message = ErrorLabel()
         self.options: dict[str, QLineEdit] = {}
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -176,7 +167,7 @@ class DatasetChooser(QWidget):
             self.strip = SampleStrip()
             layout.addWidget(self.strip)
             layout.addWidget(self.status)
-        self.loader = Latest("dataset", self)
+        self.loader = Runner("dataset", self)
         self.data: Any = None  # the loaded data of ``source()`` (None until the preview has loaded it)
         self._data_source = ""
         self._timer = QTimer(self)
@@ -205,30 +196,27 @@ class DatasetChooser(QWidget):
         except DataError as e:
             self.message.setText(str(e))
             return False
-        base = defaults(src.kind)
+        base = KINDS[src.kind].defaults()
         self._fill(src.kind, src.where, {k: v for k, v in src.options.items() if v != base[k]})
         self._form_changed()
         return True
 
     def _fill(self, kind: str, where: str, values: dict[str, Any]) -> None:
-        for w in (self.kind, self.where, self.generator):
-            w.blockSignals(True)
-        self.kind.setCurrentIndex(self.kind.findData(kind))
-        self._build_options(kind)
-        if kind == "synthetic":
-            self.generator.setCurrentText(where)
-        else:
-            self.where.setText(where)
-        for name, value in values.items():
-            self.options[name].setText(_text(value))
-        for w in (self.kind, self.where, self.generator):
-            w.blockSignals(False)
+        with QSignalBlocker(self.kind), QSignalBlocker(self.where), QSignalBlocker(self.generator):
+            self.kind.setCurrentIndex(self.kind.findData(kind))
+            self._build_options(kind)
+            if KINDS[kind].choices:
+                self.generator.setCurrentText(where)
+            else:
+                self.where.setText(where)
+            for name, value in values.items():
+                self.options[name].setText(_text(value))
 
     def _build_options(self, kind: str) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         self.options = {}
-        base = defaults(kind)
+        base = KINDS[kind].defaults()
         for name, doc in options_help(kind):
             edit = QLineEdit()
             default = _text(base[name])
@@ -237,11 +225,14 @@ class DatasetChooser(QWidget):
             edit.textEdited.connect(lambda _t: self._form_changed())
             self.options[name] = edit
             self.form.addRow(name, edit)
-        synthetic = kind == "synthetic"
-        self.generator.setVisible(synthetic)
-        self.where.setVisible(not synthetic)
-        self.browse.setVisible(not synthetic)
-        self.where.setPlaceholderText("the dataset root folder" if kind in TORCHVISION_KINDS else "a folder")
+        choices = KINDS[kind].choices
+        with QSignalBlocker(self.generator):
+            self.generator.clear()
+            self.generator.addItems(choices)
+        self.generator.setVisible(bool(choices))
+        self.where.setVisible(not choices)
+        self.browse.setVisible(not choices)
+        self.where.setPlaceholderText(KINDS[kind].where)
 
     def _kind_changed(self) -> None:
         self._build_options(self.kind.currentData())
@@ -249,7 +240,7 @@ class DatasetChooser(QWidget):
 
     def _compose(self) -> str:
         kind = self.kind.currentData()
-        if kind == "synthetic":
+        if KINDS[kind].choices:
             where = self.generator.currentText()
         else:
             where = quote(self.where.text().strip(), safe="/~:.-_ ")
@@ -290,7 +281,7 @@ class DatasetChooser(QWidget):
             return
         self.status.setText(f"loading {source} …")
 
-        def work() -> tuple[str, Any, list[np.ndarray], list[str]]:
+        def work(_job: Job) -> tuple[str, Any, list[np.ndarray], list[str]]:
             from training import load_data
 
             data = load_data(source, "cpu")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from PyQt6.QtCore import QSignalBlocker
 from PyQt6.QtWidgets import QComboBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from analysis import derive
 from analysis.records import Report
+from arch.dims import dims
 from arch.errors import ConvSmithError
 from gui.session import Hub
 
@@ -22,7 +24,7 @@ def card_html(d: derive.Derivation) -> str:
     rows = "".join(
         f"<tr><td class='q'>{html.escape(s.quantity)}</td><td><span class='f'>{html.escape(s.formula)}</span><br>"
         f"<span class='n'>= {html.escape(s.working)}</span></td></tr>" for s in d.steps)
-    shape = " &rarr; ".join(html.escape("x".join(map(str, s)) or "-") for s in (d.in_shape, d.out_shape))
+    shape = " &rarr; ".join(html.escape(dims(s) or "-") for s in (d.in_shape, d.out_shape))
     notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in d.notes)
     return (f"{STYLE}<h3>{html.escape(d.layer)}</h3><p>{html.escape(d.op)} in {html.escape(d.block)}: {shape}</p>"
             f"<table>{rows}</table>{notes}")
@@ -83,14 +85,13 @@ class DerivationCard(QWidget):
                 names = derive.layers_of(self.report, path or None)
             except ConvSmithError:
                 names = []
-        self.layer.blockSignals(True)
-        self.layer.clear()
-        for name in names:
-            r = self.report.layer(name)
-            self.layer.addItem(f"{name}  ({r.type})", name)
-        index = self.layer.findData(current)
-        self.layer.setCurrentIndex(index if index >= 0 else 0)
-        self.layer.blockSignals(False)
+        with QSignalBlocker(self.layer):
+            self.layer.clear()
+            for name in names:
+                r = self.report.layer(name)
+                self.layer.addItem(f"{name}  ({r.type})", name)
+            index = self.layer.findData(current)
+            self.layer.setCurrentIndex(index if index >= 0 else 0)
         self._show()
 
     def set_layer(self, name: str) -> None:

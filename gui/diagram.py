@@ -23,8 +23,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from arch import io
+from arch import io, paths
 from arch.graph import fmt_shape
+from arch.op_table import OPS
 from arch.registry import family
 from gui.branches import Column, Merge, Run
 from gui.editor import summary_of
@@ -36,7 +37,6 @@ INK, MUTED, ACCENT, ERROR = QColor("#202124"), QColor("#6b7280"), QColor("#1a73e
 BORDER = QColor("#9aa0a6")
 MIN_W, PAD, GAP, EDGE = 220.0, 8.0, 12.0, 34.0
 LABEL_W = 160.0  # room right of a wire for its shape label
-MERGE_SYMBOL = {"add": "+", "mul": "×"}  # others (concat, max) are drawn as a labelled bar
 EMPTY_HINT = ("This network is empty. Double-click a block in the palette (or drag it here), or start from a "
               "template: File > New from template.")
 CENTER = Qt.AlignmentFlag.AlignCenter.value
@@ -131,7 +131,7 @@ class Sketcher:
                             self.mono, MUTED, CENTER))
                 ops.append(("line", QLineF(cx, top + area, join.x(), join.y() - radius), BORDER))
             x += bw + GAP
-        symbol = MERGE_SYMBOL.get(merge.node.op, "")
+        symbol = OPS[merge.node.op].symbol  # the op table's; others (concat, max): a labelled bar
         if symbol:
             ops.append(("circle", join, radius, symbol))
             height = join.y() + radius
@@ -309,6 +309,10 @@ class DiagramView(QGraphicsView):
         self.glyphs: dict[str, Glyph] = {}
         self._cache: dict[tuple[Any, ...], Glyph] = {}
         self._next: dict[tuple[Any, ...], Glyph] = {}
+        # per multi-path block: (its expanded info, the ops and nested blocks that decide its glyph, the info
+        # to draw): an edit re-expands a few blocks, and the others keep their info objects
+        self._shapes: dict[str, tuple[Any, tuple[Any, ...], Any]] = {}
+        self._next_shapes: dict[str, tuple[Any, tuple[Any, ...], Any]] = {}
         self._press: QPointF | None = None
         self._fitted_for: object = None
         hub.evaluated.connect(self.show_evaluation)
@@ -328,17 +332,27 @@ class DiagramView(QGraphicsView):
               reached: bool) -> Glyph:
         info = ev.info(path)
         branched = reached and info is not None and family(fam_name).multipath
-        nested: tuple[Any, ...] = ()
-        if branched and family(fam_name).composite:  # a branch: the ops of its paths' blocks too, side by side
-            names, inner = ev.walker.subtree(info)
-            nested = tuple((b.path, b.summary) for b in inner)
-            info = dataclasses.replace(info, nodes=names)
-        shape_key = (tuple(ev.graph.node(n).op for n in info.nodes), nested) if branched else ()
+        shape_key: tuple[Any, ...] = ()
+        if branched and info is not None:
+            seen = self._shapes.get(path)
+            if seen is not None and seen[0] is info:  # a block expanded before is the same object (arch/expand.py)
+                shape_key, info = seen[1], seen[2]
+            else:
+                original, nested = info, ()
+                if family(fam_name).composite:  # a branch: the ops of its paths' blocks too, side by side
+                    names, inner = ev.walker.subtree(info)
+                    nested = tuple((b.path, b.summary) for b in inner)
+                    info = dataclasses.replace(info, nodes=names)
+                shape_key = (tuple(ev.graph.node(n).op for n in info.nodes), nested)
+                seen = (original, shape_key, info)
+            self._next_shapes[path] = seen
         error = errors.get(path, "")
         key = ("block", path, fam_name, summary, label, shape_key, error, reached)
+        drawn = info
         # the branches are walked only for a glyph that is not cached (most are, after an edit)
         return self._glyph(key, path, lambda: self.sketcher.block(
-            path, fam_name, summary, label, ev.walker.structure(info) if branched else None, error, reached))
+            path, fam_name, summary, label, ev.walker.structure(drawn) if branched and drawn is not None else None,
+            error, reached))
 
     def show_evaluation(self, ev: Evaluation) -> None:
         """Re-lay the diagram: reuse unchanged glyphs, move them, redraw the wires.
@@ -349,14 +363,13 @@ class DiagramView(QGraphicsView):
         -> Wrap). A field edit that keeps the extent repaints only what changed.
         """
         extent = self.scene().sceneRect()
-        self._next = {}
+        self._next, self._next_shapes = {}, {}
         errors = {p.path: p.message for p in ev.problems}
         reached = {b.path for b in ev.graph.blocks if b.output}
         children: dict[str, list[Any]] = {}
         for b in ev.graph.blocks:
             if b.parent is not None:
                 children.setdefault(b.parent, []).append(b)
-        line_h = self.sketcher.line
         edges: list[tuple[QLineF, str]] = []
         self.glyphs = {}
         text = f"input {fmt_shape(ev.graph.input_shape)}"
@@ -365,37 +378,14 @@ class DiagramView(QGraphicsView):
         y = start.sketch.height
         shape = fmt_shape(ev.graph.input_shape)
         for i, bs in enumerate(ev.spec.body):
-            path = f"body[{i}]"
+            path = paths.body(i)
             info = ev.info(path)
             ok = path in reached
             summary = info.summary if info is not None else summary_of(ev.spec, bs)
             edges.append((QLineF(0, y, 0, y + EDGE), shape))
             y += EDGE
             if bs.block == "stage":
-                top = y
-                y += line_h + PAD
-                repeats = children.get(path, [])
-                width = MIN_W
-                glyphs = []
-                for k, rep in enumerate(repeats):
-                    if k:
-                        edges.append((QLineF(0, y, 0, y + EDGE * 0.7), fmt_shape(rep.in_shape)))
-                        y += EDGE * 0.7
-                    g = self._leaf(ev, rep.path, rep.family, rep.summary, rep.label, errors, rep.path in reached)
-                    g.setPos(-g.sketch.width / 2, y)
-                    g.setZValue(1)
-                    self.glyphs[rep.path] = g
-                    glyphs.append(g)
-                    y += g.sketch.height
-                    width = max(width, g.sketch.width + 4 * PAD)
-                y += PAD
-                height = y - top
-                width = max(width, self.sketcher.width(self.sketcher.mono, f"{path}  {summary}") + 2 * PAD)
-                frame = self._glyph(("frame", path, summary, width, height, errors.get(path, "")), path,
-                                    lambda p=path, s=summary, w=width, h=height: self.sketcher.frame(p, s, w, h))
-                frame.setPos(-width / 2, top)
-                frame.setZValue(0)
-                self.glyphs[path] = frame
+                y = self._stage(ev, path, summary, children.get(path, []), errors, reached, edges, y)
             else:
                 g = self._leaf(ev, path, bs.block, summary, bs.label, errors, ok)
                 g.setPos(-g.sketch.width / 2, y)
@@ -415,7 +405,7 @@ class DiagramView(QGraphicsView):
         for key, glyph in self._cache.items():
             if key not in self._next:
                 self.scene().removeItem(glyph)
-        self._cache = self._next
+        self._cache, self._shapes = self._next, self._next_shapes
         self.wires.set_edges(edges)
         bounds = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
         self.scene().setSceneRect(bounds)
@@ -425,6 +415,32 @@ class DiagramView(QGraphicsView):
             self.fit_width()
         if self.scene().sceneRect() != extent:
             self.viewport().update()
+
+    def _stage(self, ev: Evaluation, path: str, summary: str, repeats: list[Any], errors: dict[str, str],
+               reached: set[str], edges: list[tuple[QLineF, str]], y: float) -> float:
+        """A stage: its repeats one below the other inside a titled frame, from ``y``; where it ends."""
+        top = y
+        y += self.sketcher.line + PAD
+        width = MIN_W
+        for k, rep in enumerate(repeats):
+            if k:
+                edges.append((QLineF(0, y, 0, y + EDGE * 0.7), fmt_shape(rep.in_shape)))
+                y += EDGE * 0.7
+            g = self._leaf(ev, rep.path, rep.family, rep.summary, rep.label, errors, rep.path in reached)
+            g.setPos(-g.sketch.width / 2, y)
+            g.setZValue(1)
+            self.glyphs[rep.path] = g
+            y += g.sketch.height
+            width = max(width, g.sketch.width + 4 * PAD)
+        y += PAD
+        height = y - top
+        width = max(width, self.sketcher.width(self.sketcher.mono, f"{path}  {summary}") + 2 * PAD)
+        frame = self._glyph(("frame", path, summary, width, height, errors.get(path, "")), path,
+                            lambda: self.sketcher.frame(path, summary, width, height))
+        frame.setPos(-width / 2, top)
+        frame.setZValue(0)
+        self.glyphs[path] = frame
+        return y
 
     def _pill(self, text: str) -> Sketch:
         w = self.sketcher.width(self.sketcher.mono, text) + 3 * PAD

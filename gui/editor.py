@@ -7,8 +7,8 @@ move, wrap in / unwrap a stage) from the toolbar, the context menu or the keyboa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from PyQt6.QtCore import QItemSelectionModel, QModelIndex, QObject, QSortFilterProxyModel, Qt
@@ -36,21 +36,21 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from arch import paths
 from arch.graph import BlockInfo, fmt_shape
-from arch.paths import get_block, path_of
+from arch.paths import get_block, path_of, top_index
 from arch.registry import family
 from arch.spec import BlockSpec, Spec
 from gui import edits
 from gui.branch_actions import PATH_MOVE_MIME, BranchActions, drop_target
 from gui.evaluation import Evaluation
 from gui.palette import FAMILY_MIME
-from gui.session import Hub, top_index
+from gui.session import Hub
 
 PATH = Qt.ItemDataRole.UserRole
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
 BRANCH_ROLE = Qt.ItemDataRole.UserRole + 2  # set on branch rows: their index
 MOVE_MIME = "application/x-convsmith-move"
-IDENTITY_PATH = re.compile(r"\.paths\[\d+\]$")  # the row of an empty path: 'body[3].paths[1]'
 ERROR = QColor("#c02020")
 MUTED = QColor("#8a8a8a")
 
@@ -67,9 +67,11 @@ class Row:
     branches: bool = False  # a multi-path block: its branches are listed under it
     children: list[Row] = field(default_factory=list)
 
+    @cached_property
     def signature(self) -> tuple[Any, ...]:
-        """What decides the tree's shape; rows with the same signatures are updated in place."""
-        return (self.path, self.kind, self.branches, tuple(c.signature() for c in self.children))
+        """What decides the tree's shape; rows with the same signatures are updated in place (kept with the
+        row: an edit reuses the rows of the blocks it did not re-expand)."""
+        return (self.path, self.kind, self.branches, tuple(c.signature for c in self.children))
 
 
 def _walk(row: Row) -> list[Row]:
@@ -137,29 +139,29 @@ class BlockActions(QObject):
         i = self.index()
         if i is not None and self.hub.apply(edits.remove_block, i) is None:
             n = len(self.hub.evaluation.spec.body)
-            self.hub.select(f"body[{min(i, n - 1)}]" if n else "")
+            self.hub.select(paths.body(min(i, n - 1)) if n else "")
 
     def _duplicate(self) -> None:
         i = self.index()
         if i is not None and self.hub.apply(edits.duplicate_block, i) is None:
-            self.hub.select(f"body[{i + 1}]")
+            self.hub.select(paths.body(i + 1))
 
     def _move(self, step: int) -> None:
         i = self.index()
         if i is not None and self.hub.apply(edits.move_block, i, i + step) is None:
-            self.hub.select(f"body[{i + step}]")
+            self.hub.select(paths.body(i + step))
 
     def _wrap(self) -> None:
         i = self.index()
         if i is not None:
             self.hub.apply(edits.wrap_in_stage, i)
-            self.hub.select(f"body[{i}]")
+            self.hub.select(paths.body(i))
 
     def _unwrap(self) -> None:
         i = self.index()
         if i is not None:
             self.hub.apply(edits.unwrap_stage, i)
-            self.hub.select(f"body[{i}]")
+            self.hub.select(paths.body(i))
 
 
 class BlockTree(QTreeView):
@@ -272,9 +274,11 @@ class NetworkEditor(QWidget):
         self.tree.customContextMenuRequested.connect(self._menu)
         layout.addWidget(self.tree)
         self.actions = actions
+        self.extra_actions: list[QAction] = []  # added by other pages (Training: "Freeze up to here")
         self.items: dict[str, QStandardItem] = {}
         self._signature: list[tuple[Any, ...]] = []
         self._shown: dict[str, Row] = {}  # the row each top-level item shows
+        self._rows_made: dict[str, tuple[Any, ...]] = {}  # per top-level block: (info, spec, errors, row)
         self._open: dict[str, bool] = {}  # rows the person expanded or collapsed
         self._syncing = False
         self._mono = QFont("monospace")
@@ -301,13 +305,13 @@ class NetworkEditor(QWidget):
             i = top_index(self.hub.selection)
             at = i + 1 if i is not None else len(self.hub.evaluation.spec.body)
         if self.hub.apply(edits.add_family, name, at) is None:
-            self.hub.select(f"body[{at}]")
+            self.hub.select(paths.body(at))
 
     def move_to(self, index: int, at: int) -> None:
         """Move body[index] to the insertion position ``at`` (0..len) of a drop."""
         to = at - 1 if at > index else at
         if to != index and self.hub.apply(edits.move_block, index, to) is None:
-            self.hub.select(f"body[{to}]")
+            self.hub.select(paths.body(to))
 
     # ------------------------------------------------------------------ model
     def rows(self, ev: Evaluation) -> list[Row]:
@@ -315,7 +319,7 @@ class NetworkEditor(QWidget):
         errors: dict[str, list[str]] = {}
         for p in ev.problems:
             errors.setdefault(p.path, []).append(p.message)
-            errors.setdefault(f"body[{top_index(p.path)}]", []).append(p.message)
+            errors.setdefault(paths.body(top_index(p.path)), []).append(p.message)
         repeats: dict[str, list[BlockInfo]] = {}
         for b in ev.graph.blocks:
             if b.parent is not None:
@@ -328,30 +332,42 @@ class NetworkEditor(QWidget):
                         children(b.path, get_block(ev.spec, b.path) if b.family == "branch" else None))
                     for b in repeats.get(path, [])]
             if block is not None and block.block == "branch":  # an empty path has no block: a row to drop into
-                rows += [Row(f"{path}.paths[{p}]", f".paths[{p}]  identity (drop a block here)", "—", "path")
+                rows += [Row(paths.lane(path, p), f".paths[{p}]  identity (drop a block here)", "—", "path")
                          for p, lane in enumerate(block.params.get("paths") or []) if not lane]
             return rows
 
         out = []
+        made: dict[str, tuple[Any, ...]] = {}
         for i, bs in enumerate(ev.spec.body):
-            path = f"body[{i}]"
+            path = paths.body(i)
             info = ev.info(path)
-            done = info is not None and bool(info.output)
-            summary = info.summary if info is not None else summary_of(ev.spec, bs)
-            label = f"{bs.label}: " if bs.label else ""
-            out.append(Row(path, f"{i}  {label}{summary}", fmt_shape(info.out_shape) if done else "—",
-                           "stage" if bs.block == "stage" else "block", "; ".join(errors.get(path, [])),
-                           _lists_branches(bs.block) and done, children(path, bs)))
+            # a block the edit did not re-expand keeps its info object (arch/expand.py) and its spec object:
+            # its rows are the ones made last time (a 100-block network with branches has ~2,000 rows)
+            key = (info, bs, tuple((p, m) for p, ms in errors.items() if top_index(p) == i for m in ms))
+            seen = self._rows_made.get(path)
+            if info is not None and seen is not None and seen[0] is info and seen[1] is bs and seen[2] == key[2]:
+                row = seen[3]
+            else:
+                done = info is not None and bool(info.output)
+                summary = info.summary if info is not None else summary_of(ev.spec, bs)
+                label = f"{bs.label}: " if bs.label else ""
+                row = Row(path, f"{i}  {label}{summary}", fmt_shape(info.out_shape) if done else "—",
+                          "stage" if bs.block == "stage" else "block", "; ".join(errors.get(path, [])),
+                          _lists_branches(bs.block) and done, children(path, bs))
+            made[path] = (*key, row)
+            out.append(row)
+        self._rows_made = made
         return out
 
     def show_evaluation(self, ev: Evaluation) -> None:
         """Update the rows in place when the tree keeps its shape (a field edit), else rebuild it."""
         rows = self.rows(ev)
-        signature = [r.signature() for r in rows]
+        signature = [r.signature for r in rows]
         self._syncing = True
         if signature == self._signature:
             for row in rows:  # only rows that differ from what they show touch their items
-                if self._shown.get(row.path) != row:
+                shown = self._shown.get(row.path)
+                if shown is not row and shown != row:
                     for each in _walk(row):
                         self._update(each)
                 self._shown[row.path] = row
@@ -488,10 +504,14 @@ class NetworkEditor(QWidget):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not self._syncing and current.isValid():
             path = current.data(PATH)
-            self.hub.select(IDENTITY_PATH.sub("", path))  # an identity path's row selects its branch
+            lane = paths.lane_of(path)  # an identity path's row selects its branch
+            self.hub.select(lane[0] if lane else path)
 
     def _menu(self, pos: Any) -> None:
         menu = QMenu(self)
         for action in self.actions.all:
             menu.addAction(action)
+        if self.extra_actions:
+            menu.addSeparator()
+            menu.addActions(self.extra_actions)
         menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from arch import paths
 from arch.errors import Problem, SpecError
 from arch.fields import show
 from arch.paths import block_path, get_block, split, with_value
@@ -44,7 +45,7 @@ def new_block(name: str) -> BlockSpec:
 
 def _index(spec: Spec, index: int) -> int:
     if not 0 <= index < len(spec.body):
-        raise SpecError(Problem(f"body[{index}]", f"no such block (the body has {len(spec.body)})"))
+        raise SpecError(Problem(paths.body(index), f"no such block (the body has {len(spec.body)})"))
     return index
 
 
@@ -56,7 +57,7 @@ def insert_block(spec: Spec, block: BlockSpec, index: int | None = None) -> Edit
     """Insert at ``index`` (default: the end), validating the block's fields first."""
     problems: list[Problem] = []
     at = len(spec.body) if index is None else max(0, min(index, len(spec.body)))
-    parsed = parse_block(block_to_dict(block), f"body[{at}]", problems)
+    parsed = parse_block(block_to_dict(block), paths.body(at), problems)
     if parsed is None:
         raise SpecError(problems)
     new = _copy(spec)
@@ -71,7 +72,7 @@ def add_family(spec: Spec, name: str, index: int | None = None) -> Edit:
 def remove_block(spec: Spec, index: int) -> Edit:
     new = _copy(spec)
     removed = new.body.pop(_index(spec, index))
-    return Edit(new, f"Delete body[{index}] ({removed.block})")
+    return Edit(new, f"Delete {paths.body(index)} ({removed.block})")
 
 
 def move_block(spec: Spec, index: int, to: int) -> Edit:
@@ -79,17 +80,17 @@ def move_block(spec: Spec, index: int, to: int) -> Edit:
     _index(spec, index)
     to = max(0, min(to, len(spec.body) - 1))
     if to == index:
-        raise SpecError(Problem(f"body[{index}]", "is already there"))
+        raise SpecError(Problem(paths.body(index), "is already there"))
     new = _copy(spec)
     new.body.insert(to, new.body.pop(index))
-    where = "up" if to == index - 1 else "down" if to == index + 1 else f"to body[{to}]"
-    return Edit(new, f"Move body[{index}] {where}")
+    where = "up" if to == index - 1 else "down" if to == index + 1 else f"to {paths.body(to)}"
+    return Edit(new, f"Move {paths.body(index)} {where}")
 
 
 def duplicate_block(spec: Spec, index: int) -> Edit:
     new = _copy(spec)
     new.body.insert(_index(spec, index) + 1, copy.deepcopy(spec.body[index]))
-    return Edit(new, f"Duplicate body[{index}]")
+    return Edit(new, f"Duplicate {paths.body(index)}")
 
 
 def wrap_in_stage(spec: Spec, index: int) -> Edit:
@@ -105,19 +106,19 @@ def wrap_in_stage(spec: Spec, index: int) -> Edit:
     if stride is not None and stride not in (1, [1, 1]) and "stride" in family(unit.block).field_map:
         params["first"] = {"stride": unit.params.pop("stride")}
     new.body[index] = BlockSpec("stage", params)
-    return Edit(new, f"Wrap body[{index}] in a stage")
+    return Edit(new, f"Wrap {paths.body(index)} in a stage")
 
 
 def unwrap_stage(spec: Spec, index: int) -> Edit:
     """Replace a stage by its repeats written out (``first`` merged into the first one)."""
     bs = spec.body[_index(spec, index)]
     if bs.block != "stage":
-        raise SpecError(Problem(f"body[{index}]", f"is a {bs.block}, not a stage"))
+        raise SpecError(Problem(paths.body(index), f"is a {bs.block}, not a stage"))
     stage = family("stage")
     units = [copy.deepcopy(u) for u in stage.units(stage.resolve(bs.params))]
     new = _copy(spec)
     new.body[index:index + 1] = units
-    return Edit(new, f"Unwrap stage body[{index}]")
+    return Edit(new, f"Unwrap stage {paths.body(index)}")
 
 
 def set_field(spec: Spec, path: str, value: Any) -> Edit:
@@ -142,7 +143,7 @@ def reset_field(spec: Spec, path: str) -> Edit:
     if fam.field_map[name].kind == "block":
         raise SpecError(Problem(path, "a stage always has a unit"))
     block.params.pop(name, None)
-    problems = [Problem(f"{target}.{n}", msg) for n, msg in fam.check(fam.resolve(block.params))]
+    problems = [Problem(paths.field(target, n), msg) for n, msg in fam.check(fam.resolve(block.params))]
     if problems:
         raise SpecError(problems)
     return Edit(new, f"Reset {path}")
@@ -151,7 +152,7 @@ def reset_field(spec: Spec, path: str) -> Edit:
 def set_label(spec: Spec, path: str, label: str) -> Edit:
     bad = check_text(label, "a label", LABEL_MAX, allow_empty=True)
     if bad:
-        raise SpecError(Problem(f"{path}.label", bad))
+        raise SpecError(Problem(paths.field(path, "label"), bad))
     new = _copy(spec)
     get_block(new, path).label = label
     return Edit(new, f"Label {path} {label!r}" if label else f"Clear label of {path}")

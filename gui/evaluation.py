@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from analysis import Report, analyze
 from arch.errors import Problem, SpecError
-from arch.expand import build_graph
+from arch.expand import Expansion, expand
 from arch.graph import BlockInfo, Graph
 from arch.spec import Spec
 from gui.branches import Walker
@@ -24,6 +24,7 @@ class Evaluation:
     shown: Report | None  # report to display: this one, or the last valid one (stale)
     problems: list[Problem]
     walker: Walker
+    expansion: Expansion | None = field(default=None, repr=False)  # the next edit expands from it
     _infos: dict[str, BlockInfo] | None = field(default=None, repr=False)
 
     @property
@@ -42,12 +43,15 @@ class Evaluation:
 
 
 def evaluate(spec: Spec, previous: Evaluation | None = None) -> Evaluation:
-    """Analyse the spec (the report carries its graph); when shapes fail, expand to find where."""
-    report: Report | None
-    try:
-        report = analyze(spec)  # given the spec (not a graph) so lints can offer spec fixes
-    except SpecError:
-        report = None
-    graph = report.graph if report is not None else build_graph(spec)
+    """Analyse the spec (the report carries its graph); when shapes fail, the graph says where. The
+    expansion starts from the previous state's: only the blocks an edit replaced are expanded again."""
+    expansion = expand(spec, previous=previous.expansion if previous is not None else None)
+    report: Report | None = None
+    if not expansion.graph.problems:
+        try:
+            report = analyze(spec, expansion=expansion)  # given the spec (not a graph): lints offer spec fixes
+        except SpecError:
+            report = None
+    graph = expansion.graph
     shown = report if report is not None else (previous.shown if previous is not None else None)
-    return Evaluation(spec, graph, report, shown, list(graph.problems), Walker(graph))
+    return Evaluation(spec, graph, report, shown, list(graph.problems), Walker(graph), expansion)

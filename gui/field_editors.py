@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QValidator
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
 )
 
 from arch.fields import PADDING_WORDS, Field, as_pair, show
+from gui.widgets import ERROR_COLOUR
 
 INT_LIMIT = 2**31 - 1
 
@@ -52,7 +53,7 @@ class FieldEditor(QWidget):
         if message == self.error:
             return  # style sheets are costly to re-apply: only on a change
         self.error = message
-        self.setStyleSheet("QSpinBox, QDoubleSpinBox, QComboBox, QLineEdit { border: 1px solid #d03030; }"
+        self.setStyleSheet(f"QSpinBox, QDoubleSpinBox, QComboBox, QLineEdit {{ border: 1px solid {ERROR_COLOUR}; }}"
                            if message else "")
 
     def problem(self) -> str | None:
@@ -137,9 +138,8 @@ class IntEditor(FieldEditor):
         return self.box.out_of_range()
 
     def set_value(self, value: Any) -> None:
-        self.box.blockSignals(True)
-        self.box.setValue(int(value))
-        self.box.blockSignals(False)
+        with QSignalBlocker(self.box):
+            self.box.setValue(int(value))
 
 
 class _ShortFloat(Bounded, QDoubleSpinBox):
@@ -184,9 +184,8 @@ class FloatEditor(FieldEditor):
         return self.box.out_of_range()
 
     def set_value(self, value: Any) -> None:
-        self.box.blockSignals(True)
-        self.box.setValue(float(value))
-        self.box.blockSignals(False)
+        with QSignalBlocker(self.box):
+            self.box.setValue(float(value))
 
 
 class BoolEditor(FieldEditor):
@@ -200,9 +199,8 @@ class BoolEditor(FieldEditor):
         return self.box.isChecked()
 
     def set_value(self, value: Any) -> None:
-        self.box.blockSignals(True)
-        self.box.setChecked(bool(value))
-        self.box.blockSignals(False)
+        with QSignalBlocker(self.box):
+            self.box.setChecked(bool(value))
 
 
 class ChoiceEditor(FieldEditor):
@@ -252,9 +250,8 @@ class IntsEditor(FieldEditor):
     def _changed(self, v: int) -> None:
         if self.link is not None and self.link.isChecked():
             for box in self.boxes:
-                box.blockSignals(True)
-                box.setValue(v)
-                box.blockSignals(False)
+                with QSignalBlocker(box):
+                    box.setValue(v)
         self._commit()
 
     def problem(self) -> str | None:
@@ -269,9 +266,8 @@ class IntsEditor(FieldEditor):
     def set_value(self, value: Any) -> None:
         values = list(as_pair(value)) if self.link is not None else list(value)
         for box, v in zip(self.boxes, values):
-            box.blockSignals(True)
-            box.setValue(int(v))
-            box.blockSignals(False)
+            with QSignalBlocker(box):
+                box.setValue(int(v))
         if self.link is not None:
             self.link.setChecked(values[0] == values[1])
 
@@ -328,9 +324,8 @@ class NullableEditor(FieldEditor):
         return None if self.null.isChecked() else self.inner.value()
 
     def set_value(self, value: Any) -> None:
-        self.null.blockSignals(True)
-        self.null.setChecked(value is None)
-        self.null.blockSignals(False)
+        with QSignalBlocker(self.null):
+            self.null.setChecked(value is None)
         self.inner.setEnabled(value is not None)
         if value is not None:
             self.inner.set_value(value)

@@ -7,12 +7,11 @@ red with the reason, and is not applied.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PyQt6.QtCore import QPoint, Qt, pyqtSignal
+from PyQt6.QtCore import QPoint, QSignalBlocker, Qt, pyqtSignal
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -27,17 +26,19 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from arch import paths
 from arch.errors import SpecError
-from arch.fields import Field
-from arch.paths import get_block, get_value
+from arch.fields import KINDS, NESTED, Field
+from arch.paths import get_block, get_value, top_index
 from arch.registry import BlockFamily, families, family
 from arch.spec import BlockSpec, Spec
 from gui import edits
 from gui.evaluation import Evaluation
 from gui.field_editors import FieldEditor, FloatEditor, IntEditor, IntsEditor, TextEditor, editor_for
-from gui.session import Hub, top_index
+from gui.session import Hub
+from gui.widgets import ErrorLabel
 
-SCALAR_KINDS = ("int", "float", "bool", "choice", "pair", "padding")
+SCALAR_KINDS = tuple(k for k in KINDS if k not in NESTED)  # edited in a row of their own
 
 
 def error_text(error: SpecError, path: str = "") -> str:
@@ -76,9 +77,7 @@ class FieldRow(QWidget):
         self.reset.clicked.connect(self._reset)
         row.addWidget(self.reset)
         layout.addWidget(line)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #c02020;")
+        self.message = ErrorLabel()
         self.message.hide()
         layout.addWidget(self.message)
         editor.committed.connect(self._write)
@@ -136,16 +135,16 @@ class Inspector(QScrollArea):
     def target(self) -> str:
         """The block the form edits: a stage repeat (``body[2][1]``) edits its stage; a block inside a branch's
         path (``body[3].paths[1][0]``, or a repeat of a stage there) edits that path block."""
-        inner = re.match(r"(.*\.paths\[\d+\]\[\d+\])", self.hub.selection or "")
+        inner = paths.innermost_in_path(self.hub.selection or "")
         ev = self.hub.evaluation
         if inner and ev is not None:
             try:
-                get_block(ev.spec, inner.group(1))
-                return inner.group(1)
+                get_block(ev.spec, inner)
+                return inner
             except SpecError:
                 pass  # gone after an edit: the top-level block
         index = top_index(self.hub.selection)
-        return "" if index is None else f"body[{index}]"
+        return "" if index is None else paths.body(index)
 
     def refresh(self) -> None:
         ev = self.hub.evaluation
@@ -167,7 +166,7 @@ class Inspector(QScrollArea):
         while path:
             bs = get_block(spec, path)
             out.append(bs.block)
-            path = f"{path}.unit" if isinstance(bs.params.get("unit"), BlockSpec) else ""
+            path = paths.field(path, "unit") if isinstance(bs.params.get("unit"), BlockSpec) else ""
         return out
 
     def _show_values(self, ev: Evaluation, target: str) -> None:
@@ -199,9 +198,7 @@ class Inspector(QScrollArea):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #c02020; font-weight: bold;")
+        self.problem = ErrorLabel(bold=True)
         self.problem.hide()
         if target:
             bs = get_block(ev.spec, target)
@@ -211,7 +208,7 @@ class Inspector(QScrollArea):
             layout.addWidget(self.problem)
             form = self._form(layout, None)
             label = TextEditor("optional label")
-            self._add_row(form, "label", f"{target}.label", label, Binding(
+            self._add_row(form, "label", paths.field(target, "label"), label, Binding(
                 lambda spec, p=target: (get_block(spec, p).label, bool(get_block(spec, p).label)),
                 lambda v, p=target: self.hub.apply(edits.set_label, p, v)))
             self._add_fields(layout, form, target, fam)
@@ -272,7 +269,7 @@ class Inspector(QScrollArea):
     def _add_fields(self, layout: QVBoxLayout, form: QFormLayout, path: str, fam: BlockFamily) -> None:
         """A row per scalar field; a section for a nested block and for first-repeat overrides."""
         for f in fam.fields:
-            here = f"{path}.{f.name}"
+            here = paths.field(path, f.name)
             if f.kind in SCALAR_KINDS:
                 self._add_row(form, f.name, here, editor_for(f), Binding(
                     lambda spec, p=here: self._read(spec, p),
@@ -281,7 +278,7 @@ class Inspector(QScrollArea):
                     (lambda spec, p=path, f=f: self._no_effect(spec, p, f)) if f.when else None))
         for f in fam.fields:
             if f.kind == "block":
-                self._add_unit(layout, f"{path}.{f.name}", f)
+                self._add_unit(layout, paths.field(path, f.name), f)
         for f in fam.fields:
             if f.kind == "overrides":
                 self._add_overrides(layout, path, f)
@@ -315,13 +312,13 @@ class Inspector(QScrollArea):
         ev = self.hub.evaluation
         assert ev is not None
         unit_field = next(g for g in family(get_block(ev.spec, path).block).fields if g.kind == "block")
-        unit_family = family(get_block(ev.spec, f"{path}.{unit_field.name}").block)
+        unit_family = family(get_block(ev.spec, paths.field(path, unit_field.name)).block)
         form = self._form(layout, f"{f.name}: {f.doc}")
         for g in unit_family.fields:
             if g.kind not in SCALAR_KINDS:
                 continue
-            here = f"{path}.{f.name}.{g.name}"
-            unit_path = f"{path}.{unit_field.name}.{g.name}"
+            here = paths.field(paths.field(path, f.name), g.name)
+            unit_path = paths.field(paths.field(path, unit_field.name), g.name)
             editor = OverrideEditor(editor_for(g))
             self._add_row(form, g.name, here, editor, Binding(
                 lambda spec, p=here, u=unit_path: self._read_override(spec, p, u),
@@ -375,9 +372,8 @@ class OverrideEditor(FieldEditor):
         self._commit()
 
     def _inner_committed(self, _value: Any) -> None:
-        self.on.blockSignals(True)
-        self.on.setChecked(True)
-        self.on.blockSignals(False)
+        with QSignalBlocker(self.on):
+            self.on.setChecked(True)
         self.inner.setEnabled(True)
         self._commit()
 
@@ -386,9 +382,8 @@ class OverrideEditor(FieldEditor):
 
     def set_value(self, value: Any) -> None:
         inherited = isinstance(value, OverrideEditor.Inherit)
-        self.on.blockSignals(True)
-        self.on.setChecked(not inherited)
-        self.on.blockSignals(False)
+        with QSignalBlocker(self.on):
+            self.on.setChecked(not inherited)
         self.inner.setEnabled(not inherited)
         self.inner.set_value(value.value if inherited else value)
 

@@ -114,11 +114,12 @@ class Lessons:
         if key == "residual":
             from training.gradients import gradient_norms
 
-            def work() -> dict[str, list[tuple[str, float]]]:
+            def work(_job: Any) -> dict[str, list[tuple[str, float]]]:
                 return {s.name: gradient_norms(s, batch=4) for s in (lesson.a, lesson.b)}
 
-            self.window.workers.start("gradient norms at initialisation", work, self.panel.show_norms,
-                                      lambda e: self.window.statusBar().showMessage(f"gradient norms: {e}", 8000))
+            self.window.workers.submit(work, self.panel.show_norms,
+                                       lambda e: self.window.statusBar().showMessage(f"gradient norms: {e}", 8000),
+                                       title="gradient norms at initialisation")
         return lesson
 
 

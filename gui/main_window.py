@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QSettings, QSignalBlocker, QStandardPaths, Qt, QTimer
 from PyQt6.QtGui import QAction, QCloseEvent, QFont, QIcon, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
@@ -30,8 +30,9 @@ from PyQt6.QtWidgets import (
 )
 
 from analysis.formats import at_least, count, hw, nbytes
-from arch import io
+from analysis.report_export import HTML_REPORT
 from arch.errors import ConvSmithError
+from arch.export import FORMATS
 from arch.registry import CATEGORIES, families
 from arch.spec import Spec, load, save
 from arch.templates import load_template, names
@@ -43,6 +44,7 @@ from gui.document import Document, Workspace
 from gui.editor import BlockActions, NetworkEditor
 from gui.evaluation import Evaluation
 from gui.inspector import Inspector
+from gui.jobs import BusyIndicator, Job, Runner
 from gui.lessons import install as install_lessons
 from gui.lints import LintsPanel
 from gui.model_analysis import install as install_model_analysis
@@ -58,18 +60,12 @@ from gui.rf_view import ReceptiveFieldView
 from gui.session import Hub, Session
 from gui.undo_keys import UndoKeys
 from gui.wheel_guard import install as install_wheel_guard
-from gui.workers import BusyIndicator, Workers
 
 ORG, APP = "ConvSmith", "ConvSmith"
 MAX_RECENT = 10
 MIN_WINDOW = (1024, 700)  # Reset layout gives a usable window from this size up
 SIDE_MIN, BOTTOM_MIN = 200, 110  # docks never collapse below these (nor is a collapsed layout saved)
-EXPORTS = (  # (arch.export format, menu text, file filter, suffix)
-    ("py", "PyTorch module (.py)…", "Python files (*.py)", ".py"),
-    ("onnx", "ONNX model (.onnx)…", "ONNX models (*.onnx)", ".onnx"),
-    ("torchscript", "TorchScript archive (.pt)…", "TorchScript archives (*.pt)", ".pt"),
-    ("html", "HTML analysis report (.html)…", "HTML files (*.html)", ".html"),
-)
+EXPORTS = {f.name: f for f in (*FORMATS.values(), HTML_REPORT)}  # the Export menu, in this order
 
 
 def blank_spec() -> Spec:
@@ -137,6 +133,7 @@ class DesignPage(QMainWindow):
         self.sized = False  # default dock sizes are set once the page has its real size
         self.palette.family_requested.connect(self.editor.insert_family)
         self.analysis.layer_chosen.connect(self.rf.set_layer)
+        d["rf"].visibilityChanged.connect(self.rf.set_on_screen)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
@@ -203,7 +200,7 @@ class MainWindow(QMainWindow):
         self.derivation = install_derivation_card(self.design, self.hub)  # gui/derivation_card.py
         self.add_page(self.design, "Design", self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogListView))
         self._status_bar()
-        self.workers = Workers(self.busy, self)
+        self.workers = Runner("tasks", self, newest_only=False, indicator=self.busy)
         self.pages_extra = add_pages(self)  # Training, Search, Compare (gui.pages)
         self.playground = install_playground(self)  # gui/playground.py
         self._actions()
@@ -250,7 +247,8 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
         if is_model_source(str(path)):  # a torch model (FILE.py[:Class], torchvision:NAME) opens as a design
-            return import_document(self, str(path))
+            import_document(self, str(path))  # once imported, off the UI thread
+            return None
         existing = self.workspace.find(path)
         if existing is not None:
             self.workspace.set_current(existing)
@@ -333,19 +331,16 @@ class MainWindow(QMainWindow):
             self.hub.undo_group.addStack(session.undo)
             session.document_changed.connect(self._update_titles)
             self.tab_docs.append(doc)
-            bar.blockSignals(True)
-            bar.addTab(doc.title)
-            bar.blockSignals(False)
+            with QSignalBlocker(bar):
+                bar.addTab(doc.title)
         elif event == "closed":
             index = self.tab_docs.index(doc)
             self.tab_docs.remove(doc)
-            bar.blockSignals(True)
-            bar.removeTab(index)
-            bar.blockSignals(False)
+            with QSignalBlocker(bar):
+                bar.removeTab(index)
         elif event == "current":
-            bar.blockSignals(True)
-            bar.setCurrentIndex(self.tab_docs.index(doc))
-            bar.blockSignals(False)
+            with QSignalBlocker(bar):
+                bar.setCurrentIndex(self.tab_docs.index(doc))
             self.hub.set_session(self.sessions[doc])
         self._update_titles()
 
@@ -355,9 +350,8 @@ class MainWindow(QMainWindow):
             current = self.workspace.current
             if current is not None and current is not self.tab_docs[index]:  # refused (a run asked first)
                 bar = self.design.documents
-                bar.blockSignals(True)
-                bar.setCurrentIndex(self.tab_docs.index(current))
-                bar.blockSignals(False)
+                with QSignalBlocker(bar):
+                    bar.setCurrentIndex(self.tab_docs.index(current))
 
     def _update_titles(self) -> None:
         bar = self.design.documents
@@ -414,7 +408,8 @@ class MainWindow(QMainWindow):
 
     # ============================================================== exports
     def export(self, fmt: str, path: str | Path | None = None) -> bool:
-        """Export the current spec (arch.export, or the HTML analysis report) in a worker.
+        """Export the current spec in a format of ``EXPORTS`` (arch.export's and the HTML analysis report), in a
+        worker.
 
         Returns False when nothing was started (no document, or the person cancelled the file dialog).
         """
@@ -422,29 +417,21 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None:
             return False
-        suffix = next(e[3] for e in EXPORTS if e[0] == fmt)
+        form = EXPORTS[fmt]
         if path is None:
-            path = self.dialogs.save_path(self, "Export", str(Path.cwd() / f"{file_stem(doc.spec.name)}{suffix}"),
-                                          next(e[2] for e in EXPORTS if e[0] == fmt))
+            path = self.dialogs.save_path(self, "Export",
+                                          str(Path.cwd() / f"{file_stem(doc.spec.name)}{form.suffixes[0]}"),
+                                          form.filter)
             if not path:
                 return False
         spec, target = doc.spec, Path(path)
 
-        def work() -> int:
-            if fmt == "html":  # the analysis engine's report
-                from analysis import analyze
-                from analysis.html import report
+        def work(_job: Job) -> int:
+            return form.write(spec, target)
 
-                data = report(analyze(spec)).encode("utf-8")
-                io.write_bytes(target, data)
-                return len(data)
-            from arch.export import export
-
-            return export(spec, fmt, target)
-
-        self.workers.start(f"Exporting {target.name}", work,
-                           lambda n: self.statusBar().showMessage(f"Exported {target} ({nbytes(n)})", 8000),
-                           lambda e: self.dialogs.error(self, f"Cannot export {target.name}", str(e)))
+        self.workers.submit(work, lambda n: self.statusBar().showMessage(f"Exported {target} ({nbytes(n)})", 8000),
+                            lambda e: self.dialogs.error(self, f"Cannot export {target.name}", str(e)),
+                            title=f"Exporting {target.name}")
         return True
 
     def export_diagram(self, kind: str, path: str | Path | None = None) -> bool:
@@ -560,8 +547,8 @@ class MainWindow(QMainWindow):
         file.addAction(self.act_save)
         file.addAction(self.act_save_as)
         export = file.addMenu("&Export")
-        for fmt, text, _, _ in EXPORTS:
-            export.addAction(self._action(text, lambda f=fmt: self.export(f)))
+        for form in EXPORTS.values():
+            export.addAction(self._action(form.label, lambda f=form.name: self.export(f)))
         export.addSeparator()
         export.addAction(self._action("Diagram as PNG…", lambda: self.export_diagram("png")))
         export.addAction(self._action("Diagram as SVG…", lambda: self.export_diagram("svg")))

@@ -11,7 +11,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QLabel, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from analysis.formats import LAYER_COLUMNS, NOT_COUNTED, header_lines, layer_rows
+from analysis import columns
+from analysis.formats import header_lines
 from analysis.records import Report
 
 if TYPE_CHECKING:
@@ -39,15 +40,16 @@ class ReportView(QWidget):
         self.totals.setWordWrap(True)
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.totals)
-        rows = layer_rows(report)
-        self.table = QTableWidget(len(rows), len(LAYER_COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(LAYER_COLUMNS))
+        cols = columns.shown(columns.LAYER_COLUMNS, "csv")  # every figure, as the CSV export writes it
+        rows = columns.rows(report.layers, cols, "raw")
+        self.table = QTableWidget(len(rows), len(cols))
+        self.table.setHorizontalHeaderLabels([c.key for c in cols])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         uncounted = QBrush(QColor("#fce8e6"))
-        for r, row in enumerate(rows):
+        for r, (row, layer) in enumerate(zip(rows, report.layers)):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
-                if row[-1] == NOT_COUNTED:
+                if not columns.counted(layer):
                     item.setBackground(uncounted)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
@@ -72,7 +74,7 @@ def analyse(window: MainWindow, ref: str) -> None:
     def failed(error: Exception) -> None:
         window.dialogs.error(window, f"Cannot analyse {ref}", str(error))
 
-    window.workers.start(f"Analysing {ref}", lambda: analyze_ref(ref), done, failed)
+    window.workers.submit(lambda _job: analyze_ref(ref), done, failed, title=f"Analysing {ref}")
 
 
 def install(window: MainWindow, file_menu: QMenu) -> QMenu:

@@ -1,6 +1,9 @@
 """File > Open of a torch model as an editable design: a torchvision classifier or a class in a Python file,
 written as a spec by ``arch.spec_import``. What cannot be expressed is shown, module by module, and nothing
-opens; what was written differently (but computes the same) is said once the document is open."""
+opens; what was written differently (but computes the same) is said once the document is open.
+
+Building and tracing a model takes about a second (more for a large one or a user's file): it runs off the UI
+thread (gui/jobs.py) behind a progress dialog that names the step and can cancel it."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QGuiApplication
-from PyQt6.QtWidgets import QMenu
+from PyQt6.QtWidgets import QMenu, QProgressDialog
 
 from arch.errors import ConvSmithError
+from gui.jobs import Job, Progress, describe
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -45,31 +47,69 @@ def module_ref(text: str) -> str:
     return f"{text}:{classes[0]}"
 
 
-def import_document(window: MainWindow, source: str) -> Any:
-    """Import ``source`` and open the spec as a new (unsaved) document; None after showing why not."""
-    from arch.import_cli import import_spec
+class Cancelled(Exception):
+    """The person cancelled the import: nothing opens and nothing is reported."""
 
-    name = source.split(":", 1)[1] if source.startswith("torchvision:") else Path(source.split(".py")[0]).name
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        if source.startswith("torchvision:"):
-            result, _, _ = import_spec(source.split(":", 1)[1], None, None)
-        else:
-            result, _, _ = import_spec(None, module_ref(source), None)
-    except ConvSmithError as e:
-        QGuiApplication.restoreOverrideCursor()
-        window.dialogs.error(window, f"Cannot open {name}", str(e))
-        return None
-    QGuiApplication.restoreOverrideCursor()
-    if result.spec is None:
-        window.dialogs.error(window, f"Cannot open {name} as a design",
-                             f"{len(result.problems)} module(s) cannot be written as blocks exactly:\n"
-                             + "\n".join(result.problems))
-        return None
-    doc = window.open_spec(result.spec, None, dirty=True)
-    if result.notes:
-        window.dialogs.info(window, f"Opened {name}", "\n".join(result.notes))
-    return doc
+
+def import_document(window: MainWindow, source: str) -> Job | None:
+    """Import ``source`` off the UI thread; the spec opens as a new (unsaved) document when it is written, or
+    the reason is shown. The job (None when it could not start), for whoever waits on it."""
+    from arch.import_cli import import_spec
+    from arch.spec_import import STEPS
+
+    vision = source.split(":", 1)[1] if source.startswith("torchvision:") else None
+    name = vision or Path(source.split(".py")[0]).name
+    dialog = QProgressDialog(f"Opening {name}…", "Cancel", 0, len(STEPS), window)
+    dialog.setWindowTitle("Open torch model")
+    dialog.setMinimumDuration(300)  # a quick import does not flash a dialog
+    dialog.setAutoReset(False)
+    dialog.setAutoClose(False)
+
+    def work(job: Job) -> Any:
+        done = iter(range(len(STEPS)))
+
+        def step(text: str) -> None:
+            if job.cancelled():
+                raise Cancelled
+            job.progress(next(done), len(STEPS), text)
+
+        ref = None if vision else module_ref(source)
+        result, _, _ = import_spec(vision, ref, None, step=step)
+        if job.cancelled():
+            raise Cancelled
+        return result
+
+    def progressed(p: Progress) -> None:
+        dialog.setValue(int(p.done))
+        dialog.setLabelText(f"Opening {name}: {p.text}…")
+
+    def finish() -> bool:
+        """Close the dialog; whether the result still matters (not cancelled)."""
+        dialog.reset()  # stops the timer that would show it
+        dialog.hide()
+        dialog.deleteLater()
+        return job is not None and not job.cancelled()
+
+    def done(result: Any) -> None:
+        if not finish():
+            return
+        if result.spec is None:
+            window.dialogs.error(window, f"Cannot open {name} as a design",
+                                 f"{len(result.problems)} module(s) cannot be written as blocks exactly:\n"
+                                 + "\n".join(result.problems))
+            return
+        window.open_spec(result.spec, None, dirty=True)
+        if result.notes:
+            window.dialogs.info(window, f"Opened {name}", "\n".join(result.notes))
+
+    def failed(error: Exception) -> None:
+        if finish() and not isinstance(error, Cancelled):
+            window.dialogs.error(window, f"Cannot open {name}", describe(error))
+
+    job = window.workers.submit(work, done, failed, title=f"Opening {name}", on_progress=progressed)
+    if job is not None:
+        dialog.canceled.connect(job.stop)
+    return job
 
 
 def install(window: MainWindow, file_menu: QMenu) -> QMenu:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QRectF, QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QRectF, QSignalBlocker, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QPainter, QPen
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -25,6 +25,7 @@ from PyQt6.QtWidgets import (
 
 from analysis import playground as pg
 from gui.sample_image import shapes_image
+from gui.widgets import ErrorLabel
 
 SOURCES = ("random integers", "random values", "sample image crop", "custom")
 PAD_FILL, WINDOW_FILL, PICK_FILL = QColor(225, 225, 232), QColor(255, 214, 140), QColor(140, 200, 255)
@@ -165,9 +166,7 @@ class PlaygroundPage(QWidget):
                          ("n (N-max)", self.pool_n), ("", self.pool_ceil)):
             form.addRow(label, w)
         controls.addWidget(box)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020")
-        self.error.setWordWrap(True)
+        self.error = ErrorLabel()
         controls.addWidget(self.error)
         controls.addStretch(1)
 
@@ -209,13 +208,12 @@ class PlaygroundPage(QWidget):
         return self.dims.currentIndex() == 1
 
     def _dims_changed(self, *_: Any) -> None:
-        self.kernel.blockSignals(True)
-        self.kernel.clear()
-        for name, (doc, _) in (pg.KERNELS_1D if self.one_d else pg.KERNELS_2D).items():
-            self.kernel.addItem(name, name)
-            self.kernel.setItemData(self.kernel.count() - 1, doc, Qt.ItemDataRole.ToolTipRole)
-        self.kernel.addItem("custom", "custom")
-        self.kernel.blockSignals(False)
+        with QSignalBlocker(self.kernel):
+            self.kernel.clear()
+            for name, (doc, _) in (pg.KERNELS_1D if self.one_d else pg.KERNELS_2D).items():
+                self.kernel.addItem(name, name)
+                self.kernel.setItemData(self.kernel.count() - 1, doc, Qt.ItemDataRole.ToolTipRole)
+            self.kernel.addItem("custom", "custom")
         self.rows.setEnabled(not self.one_d)
         self.recompute()
 
@@ -273,9 +271,8 @@ class PlaygroundPage(QWidget):
         self.result = res
         oh, ow = len(res.output), len(res.output[0])
         for spin, n in ((self.out_row, oh), (self.out_col, ow)):
-            spin.blockSignals(True)
-            spin.setMaximum(n - 1)
-            spin.blockSignals(False)
+            with QSignalBlocker(spin):
+                spin.setMaximum(n - 1)
         i, j = self.out_row.value(), self.out_col.value()
         win = res.window(i, j)
         self.padded_view.show_matrix(res.padded, res.padding_mask, set(win.cells))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QImage, QPixmap
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -283,14 +283,24 @@ class ConfusionView(ImagePane):
     """Rows: true class, columns: predicted class; counts written in each cell when there are few classes."""
 
     MAX_LABELLED = 12
+    cell_clicked = pyqtSignal(int, int)  # (true class, predicted class) of a clicked cell
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Confusion matrix (validation)", ("predicted", "true class"), parent)
+        self.view.scene().sigMouseClicked.connect(self._clicked)
         self.labels: list[pg.TextItem] = []
         self.matrix: np.ndarray | None = None
         self.lut = blues()
         self.font = QFont()
         self.font.setPointSizeF(7.5)
+
+    def _clicked(self, event: object) -> None:
+        if self.matrix is None:
+            return
+        at = self.image.mapFromScene(event.scenePos())  # type: ignore[attr-defined]
+        row, col = math.floor(at.y()), math.floor(at.x())
+        if 0 <= row < len(self.matrix) and 0 <= col < len(self.matrix):
+            self.cell_clicked.emit(row, col)
 
     def set_matrix(self, matrix: Sequence[Sequence[int]], classes: Sequence[str], epoch: int) -> None:
         m = np.asarray(matrix, dtype=np.int64)

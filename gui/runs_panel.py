@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -28,7 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from arch.spec import Spec
-from gui.background import Latest
+from gui.jobs import Job, Runner
 from gui.places import absolute
 from training.matching import runs_of
 from training.runs import DEFAULT_ROOT, History, RunInfo, list_runs, load_history
@@ -92,8 +92,8 @@ class RunsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.note)
-        self.lister = Latest("runs", self)
-        self.reader = Latest("history", self)
+        self.lister = Runner("runs", self)
+        self.reader = Runner("history", self)
         self.infos: dict[str, RunInfo] = {}
         self.checked: set[str] = set()  # runs ticked for an overlay
         self.shown: set[str] = set()    # runs whose overlay is drawn
@@ -133,7 +133,7 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         folder, spec = self.folder(), self.spec
 
-        def read() -> tuple[list[RunInfo], list[str]]:
+        def read(_job: Job) -> tuple[list[RunInfo], list[str]]:
             runs = list_runs(folder)
             return runs, [str(r.path) for r in runs_of(spec, runs)] if spec is not None else []
 
@@ -152,27 +152,26 @@ class RunsPanel(QWidget):
     def _show(self, runs: list[RunInfo], matching: list[str]) -> None:
         self.runs, self.matching = runs, matching
         selected = self.selected()
-        self.tree.blockSignals(True)
-        self.tree.clear()
-        self.infos = {}
-        mine = set(matching)
-        shown = [r for r in runs if str(r.path) in mine] if self.only_this.isChecked() else runs
-        for info in reversed(shown):  # newest first
-            key = str(info.path)
-            self.infos[key] = info
-            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started)) if info.started else "-"
-            item = QTreeWidgetItem([info.path.name, info.spec_name, info.status, str(info.epochs),
-                                    _pct(info.best_val_acc), _pct(info.final_val_acc), info.data, started,
-                                    f"{info.elapsed:.0f} s"])
-            item.setData(0, PATH, key)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked if key in self.checked else Qt.CheckState.Unchecked)
-            for col in (3, 4, 5, 8):
-                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.tree.addTopLevelItem(item)
-            if key == selected:
-                item.setSelected(True)
-        self.tree.blockSignals(False)
+        with QSignalBlocker(self.tree):
+            self.tree.clear()
+            self.infos = {}
+            mine = set(matching)
+            shown = [r for r in runs if str(r.path) in mine] if self.only_this.isChecked() else runs
+            for info in reversed(shown):  # newest first
+                key = str(info.path)
+                self.infos[key] = info
+                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started)) if info.started else "-"
+                item = QTreeWidgetItem([info.path.name, info.spec_name, info.status, str(info.epochs),
+                                        _pct(info.best_val_acc), _pct(info.final_val_acc), info.data, started,
+                                        f"{info.elapsed:.0f} s"])
+                item.setData(0, PATH, key)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(0, Qt.CheckState.Checked if key in self.checked else Qt.CheckState.Unchecked)
+                for col in (3, 4, 5, 8):
+                    item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.tree.addTopLevelItem(item)
+                if key == selected:
+                    item.setSelected(True)
         name = self.spec.name if self.spec is not None else "this network"
         self.note.setText(f"{len(matching)} run(s) of {name}, {len(runs)} in all, in {self.folder()}"
                           if runs else f"no runs in {self.folder()} yet")
@@ -223,7 +222,7 @@ class RunsPanel(QWidget):
         if item.checkState(0) == Qt.CheckState.Checked:
             self.checked.add(key)
             wanted = sorted(self.checked - self.shown)  # every checked run not drawn yet, in one job
-            self.reader.submit(lambda: [load_history(k) for k in wanted], self._loaded,
+            self.reader.submit(lambda _job: [load_history(k) for k in wanted], self._loaded,
                                lambda e: self.failed.emit(str(e)))
         else:
             self.checked.discard(key)

@@ -31,6 +31,7 @@ from arch.paths import get_block
 from arch.registry import families
 from arch.spec import Spec
 from gui.search_edits import current_value, searchable_field, set_search, slot_declaration
+from gui.widgets import ErrorLabel
 
 
 def _number(text: str, integer: bool) -> int | float:
@@ -68,9 +69,7 @@ class _Checked(QDialog):
         self.spec, self.name = spec, name
         self.setWindowTitle(title)
         self.setMinimumWidth(460)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #c02020;")
+        self.message = ErrorLabel()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

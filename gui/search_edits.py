@@ -6,10 +6,9 @@ the undo history only ever holds valid spaces. Qt-free.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
-from arch import search_space
+from arch import paths, search_space
 from arch.errors import Problem, SpecError
 from arch.fields import Field
 from arch.paths import get_block, get_value, split
@@ -17,8 +16,6 @@ from arch.search_space import SPEC_KNOBS, TRAIN_KNOBS, knob_value, parse_space
 from arch.spec import Spec, block_to_dict
 from gui import edits
 from gui.edits import Edit
-
-_TOP = re.compile(r"body\[(\d+)\]")
 
 
 def searchable_field(spec: Spec, name: str) -> Field:
@@ -48,8 +45,8 @@ def current_value(spec: Spec, name: str) -> Any:
 
 def slot_name(path: str) -> str | None:
     """The top-level block of a spec path (``body[2].unit.out`` -> ``body[2]``): where a family slot goes."""
-    m = _TOP.match(path)
-    return m.group(0) if m else None
+    index = paths.top_index(path)
+    return None if index is None else paths.body(index)
 
 
 def set_search(spec: Spec, name: str, decl: dict[str, Any] | None) -> Edit:

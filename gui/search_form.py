@@ -15,7 +15,6 @@ from PyQt6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -24,37 +23,40 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from arch.options import Option, option_map
 from arch.spec import Spec
 from gui.places import absolute
+from gui.widgets import ErrorLabel
 from search.config import (
-    DEVICES,
     MULTI_PRUNERS,
     OBJECTIVES,
-    SAMPLERS,
     SINGLE_PRUNERS,
     Limits,
     SearchConfig,
     parse_number,
 )
-from search.storage import STORAGE_HELP
+from search.storage import STORAGE_HELP, split_password, with_password
 from training.errors import DataError
 from training.source import parse_source
 
-# Limits field -> (label, tooltip, integer)
-LIMITS = {
-    "max_params": ("max params", "largest parameter count (e.g. 200k)", True),
-    "max_macs": ("max MACs", "most multiply-accumulates per image (e.g. 5M)", True),
-    "max_memory": ("max memory", "peak inference activation bytes at batch 1 (e.g. 2M)", True),
-    "max_latency": ("max latency (ms)", "median batch-1 forward time on the search device, in ms (measured)", False),
-    "min_rf": ("min receptive field", "smallest receptive field (pixels) at the last spatial layer", True),
-}
+OPTIONS = option_map(SearchConfig)  # ranges, defaults and tooltips of the form's fields (search/config.py)
+LIMITS = option_map(Limits)
 
 
-def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+def _spin(o: Option) -> QSpinBox:
+    """A spin box holding an integer option's declared range and default."""
     box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setValue(value)
-    box.setToolTip(tip)
+    box.setRange(int(o.min or 0), int(o.max or 2**31 - 1))
+    box.setValue(o.default)
+    box.setToolTip(o.help())
+    return box
+
+
+def _combo(o: Option) -> QComboBox:
+    box = QComboBox()
+    box.addItems([str(c) for c in o.choices])
+    box.setCurrentText(str(o.default))
+    box.setToolTip(o.help())
     return box
 
 
@@ -79,9 +81,15 @@ class SearchForm(QWidget):
         self.url = QLineEdit()
         self.url.setPlaceholderText("sqlite:///studies.db")
         self.url.setToolTip(STORAGE_HELP)
+        self.password = QLineEdit()  # kept out of the URL field: never shown on screen
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("password")
+        self.password.setToolTip("the database password (a password typed into the URL moves here)")
+        self.password.setMaximumWidth(140)
         url_row = QHBoxLayout()
         url_row.addWidget(self.url_choice)
         url_row.addWidget(self.url, 1)
+        url_row.addWidget(self.password)
         f.addRow("name", self.study)
         f.addRow("folder", self.root)
         f.addRow("storage", self.embedded)
@@ -112,44 +120,41 @@ class SearchForm(QWidget):
             grid.addWidget(box, i // 3, i % 3)
         g.addRow("objectives", grid)
         self.limits: dict[str, QLineEdit] = {}
-        for key, (label, tip, _) in LIMITS.items():
+        for key, o in LIMITS.items():
             edit = QLineEdit()
-            edit.setPlaceholderText("no limit")
-            edit.setToolTip(tip + "; checked before training, infeasible candidates are never trained")
+            edit.setPlaceholderText(o.none)
+            edit.setToolTip(o.help() + "; checked before training, infeasible candidates are never trained")
             self.limits[key] = edit
-            g.addRow(label, edit)
+            g.addRow(key, edit)
         layout.addWidget(goals)
 
         run = QGroupBox("Sampler and budget")
         r = QFormLayout(run)
-        self.sampler = QComboBox()
-        self.sampler.addItems(SAMPLERS)
-        self.sampler.setToolTip("tpe (default), nsga2 (multi-objective), random, gp (needs scipy)")
+        self.sampler = _combo(OPTIONS["sampler"])
         self.pruner = QComboBox()
-        self.trials = _spin(1, 100_000, 20, "the study should hold this many trials (resuming tops it up)")
+        self.trials = _spin(OPTIONS["trials"])
         self.timeout = QLineEdit()
-        self.timeout.setPlaceholderText("none")
-        self.timeout.setToolTip("seconds after which no new trial starts (running ones finish)")
-        self.workers = _spin(1, 256, 1, "trial processes in parallel on this machine")
-        self.epochs = _spin(1, 10_000, 3, "training epochs per trial")
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.seed = _spin(0, 2**31 - 1, 0, "seed of the sampler and of training")
+        self.timeout.setPlaceholderText(OPTIONS["timeout"].none)
+        self.timeout.setToolTip(OPTIONS["timeout"].help())
+        self.workers = _spin(OPTIONS["workers"])
+        self.epochs = _spin(OPTIONS["epochs"])
+        self.device = _combo(OPTIONS["device"])
+        self.seed = _spin(OPTIONS["seed"])
         for label, w in (("sampler", self.sampler), ("pruner", self.pruner), ("trials", self.trials),
                          ("timeout (s)", self.timeout), ("workers", self.workers), ("epochs per trial", self.epochs),
                          ("device", self.device), ("seed", self.seed)):
             r.addRow(label, w)
         layout.addWidget(run)
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #c02020;")
+        self.problems = ErrorLabel()
         layout.addWidget(self.problems)
         self._pruners()
 
         for box in self.objectives.values():
             box.toggled.connect(lambda _on: (self._pruners(), self.changed.emit()))
-        for edit in (self.study, self.root, self.url, self.data, self.timeout, *self.limits.values()):
+        for edit in (self.study, self.root, self.url, self.password, self.data, self.timeout,
+                     *self.limits.values()):
             edit.textEdited.connect(lambda _t: self.changed.emit())
+        self.url.editingFinished.connect(lambda: self._show_url(self.storage() or ""))
         self.url_choice.toggled.connect(lambda _on: self.changed.emit())
         self.from_training.clicked.connect(self.use_training_data)
 
@@ -167,7 +172,19 @@ class SearchForm(QWidget):
         return absolute(self.root.text(), "studies")
 
     def storage(self) -> str | None:
-        return (self.url.text().strip() or None) if self.url_choice.isChecked() else None
+        """The URL with its password (typed in the URL or in the password field)."""
+        url = self.url.text().strip()
+        if not url or not self.url_choice.isChecked():
+            return None
+        bare, typed = split_password(url)
+        return with_password(bare, typed or self.password.text())
+
+    def _show_url(self, url: str) -> None:
+        """The URL without its password, which goes to the masked field."""
+        bare, password = split_password(url)
+        self.url.setText(bare)
+        if password:
+            self.password.setText(password)
 
     def objective_names(self) -> tuple[str, ...]:
         return tuple(name for name, box in self.objectives.items() if box.isChecked())
@@ -181,9 +198,9 @@ class SearchForm(QWidget):
             try:
                 v = parse_number(text)
             except ValueError as e:
-                problems.append(f"{LIMITS[key][0]}: {e}")
+                problems.append(f"{key}: {e}")
                 continue
-            values[key] = int(v) if LIMITS[key][2] else v
+            values[key] = int(v) if LIMITS[key].kind == "int" else v
         return Limits(**values)
 
     def config(self, spec: Spec) -> tuple[SearchConfig, list[str]]:
@@ -227,7 +244,8 @@ class SearchForm(QWidget):
         self.root.setText(str(root))
         self.url_choice.setChecked(storage is not None)
         self.embedded.setChecked(storage is None)
-        self.url.setText(storage or "")
+        self.password.clear()
+        self._show_url(storage or "")
         self.data.setText(str(identity.get("data", self.data.text())))
         objectives = identity.get("objectives") or ["accuracy"]
         for key, box in self.objectives.items():

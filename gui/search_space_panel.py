@@ -33,6 +33,7 @@ from gui.evaluation import Evaluation
 from gui.search_dialogs import RangeDialog, SlotDialog
 from gui.search_edits import searchable_field, set_search, slot_name, space_summary
 from gui.session import Hub
+from gui.widgets import ErrorLabel
 
 NAME = Qt.ItemDataRole.UserRole
 
@@ -85,9 +86,7 @@ class SpacePanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.tree)
         layout.addLayout(buttons)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #c02020;")
+        self.message = ErrorLabel()
         self.message.hide()
         layout.addWidget(self.message)
         self._shown: dict[str, Any] | None = None

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PyQt6.QtCore import QItemSelectionModel, Qt, QTimer
+from PyQt6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,7 +35,7 @@ from analysis.compare import TOTALS
 from arch.errors import ConvSmithError
 from arch.search_space import parse_space
 from arch.spec import loads
-from gui.background import Latest
+from gui.jobs import Runner
 from gui.page_layout import sidebar_page
 from gui.search_form import SearchForm
 from gui.search_space_panel import SpacePanel
@@ -45,7 +45,7 @@ from gui.study_plots import StudyPlots
 from gui.study_process import Coordinator, StudyEntry, find_studies, launch
 from gui.widgets import TextPane
 from search.config import SearchConfig
-from search.records import StudyView, TrialRecord, view
+from search.records import State, StudyView, TrialRecord, view
 from search.sampling import describe
 from search.storage import create_or_resume, load
 
@@ -58,7 +58,7 @@ FAST_MS, SLOW_MS = 1000, 5000  # polls while a study runs, and while it is idle 
 def counted(records: list[TrialRecord]) -> int:
     """Trials that count toward a study's target, as the coordinator counts them: an interrupted first attempt
     is replaced by its retry, and a waiting retry counts once it runs."""
-    return sum(1 for r in records if r.state != "waiting" and r.counts)
+    return sum(1 for r in records if r.state != State.WAITING and r.counts)
 
 
 class Shown:
@@ -84,9 +84,9 @@ class SearchTab(QWidget):
         self.shown: Shown | None = None
         self._head = ""  # the selected trial's description, above its analysis
         self.launching: str | None = None  # the study whose storage is being opened before its process starts
-        self.poller = Latest("study", self)
-        self.launcher = Latest("launch", self)
-        self.analysing = Latest("trial-analysis", self)
+        self.poller = Runner("study", self)
+        self.launcher = Runner("launch", self)
+        self.analysing = Runner("trial-analysis", self)
 
         self.space = SpacePanel(window.hub)
         self.form = SearchForm()
@@ -216,13 +216,12 @@ class SearchTab(QWidget):
         """List the studies of the folder; with ``show``, display a running one (else the newest)."""
         entries = find_studies(self.form.folder())
         current = self.shown.name if self.shown else None
-        self.studies.blockSignals(True)
-        self.studies.clear()
-        for e in entries:
-            running = e.coordinator is not None and e.coordinator.alive()
-            self.studies.addItem(e.name + ("  (running)" if running else ""), e)
-        self.studies.setCurrentIndex(self._index_of(current))
-        self.studies.blockSignals(False)
+        with QSignalBlocker(self.studies):
+            self.studies.clear()
+            for e in entries:
+                running = e.coordinator is not None and e.coordinator.alive()
+                self.studies.addItem(e.name + ("  (running)" if running else ""), e)
+            self.studies.setCurrentIndex(self._index_of(current))
         if show and entries and self.shown is None:
             running = [e for e in entries if e.coordinator is not None and e.coordinator.alive()]
             newest = max(entries, key=lambda e: e.folder.stat().st_mtime)
@@ -257,7 +256,8 @@ class SearchTab(QWidget):
         shown = self.shown
         if shown is None or self.poller.busy:
             return
-        self.poller.submit(shown.poll, lambda v: self._polled(shown, v), lambda e: self._poll_failed(shown, e))
+        self.poller.submit(lambda _job: shown.poll(), lambda v: self._polled(shown, v),
+                           lambda e: self._poll_failed(shown, e))
 
     def _polled(self, shown: Shown, study: StudyView) -> None:
         if shown is not self.shown:
@@ -291,7 +291,7 @@ class SearchTab(QWidget):
         active = coordinator is not None and coordinator.alive()
         if coordinator is not None and coordinator.process is not None and not active:
             self._coordinator_ended(coordinator)
-        live = study is not None and any(r.state in ("running", "waiting") for r in study.records)
+        live = study is not None and any(r.state in (State.RUNNING, State.WAITING) for r in study.records)
         self.timer.setInterval(FAST_MS if active or live else SLOW_MS)
         if study is not None:
             best = study.best()
@@ -367,7 +367,7 @@ class SearchTab(QWidget):
         self.launching = config.study
         self.status.setText(f"Study {config.study}: opening its storage …")
         self._buttons()
-        self.launcher.submit(lambda: create_or_resume(config), lambda _study: self._launched(config),
+        self.launcher.submit(lambda _job: create_or_resume(config), lambda _study: self._launched(config),
                              self._launch_failed)
         return True
 
@@ -439,7 +439,7 @@ class SearchTab(QWidget):
         if refresh:
             self.details.setHtml(self._head)
             if rec.spec_text:
-                self.analysing.submit(lambda: analyze(rec.spec()), lambda r, n=rec.number: self._analysed(n, r),
+                self.analysing.submit(lambda _job: analyze(rec.spec()), lambda r, n=rec.number: self._analysed(n, r),
                                       lambda e: self.details.append(f"analysis: {e}"))
 
     def _analysed(self, number: int, report: Report) -> None:

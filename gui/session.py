@@ -4,26 +4,17 @@ relays whichever session is current to the views, so a view connects once and ne
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
+from arch import paths
 from arch.errors import SpecError
 from gui.document import Document
 from gui.edits import Edit
 from gui.evaluation import Evaluation, evaluate
-
-_TOP = re.compile(r"body\[(\d+)\]")
-
-
-def top_index(path: str) -> int | None:
-    """``body[4][1]`` / ``body[4].unit`` -> 4; '' -> None."""
-    m = _TOP.match(path)
-    return int(m.group(1)) if m else None
-
 
 FIELD_EDIT = 1  # QUndoCommand id of edits of one field (merged while consecutive)
 
@@ -87,14 +78,14 @@ class Session(QObject):
         self.document_changed.emit()
 
     def _keep_selection_valid(self) -> None:
-        index = top_index(self.selection)
+        index = paths.top_index(self.selection)
         body = len(self.document.spec.body)
         if index is None:
             return
         if index >= body:
-            self.select(f"body[{body - 1}]" if body else "")
+            self.select(paths.body(body - 1) if body else "")
         elif self.evaluation.info(self.selection) is None and not self.selection.endswith(".unit"):
-            self.select(f"body[{index}]")
+            self.select(paths.body(index))
 
     def select(self, path: str) -> None:
         if path != self.selection:

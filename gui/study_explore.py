@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QSignalBlocker, Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from gui.plots import GREY, colour, make_plot, pen
 from search import explore
-from search.records import StudyView, TrialRecord
+from search.records import State, StudyView, TrialRecord
 
 SELECTED = colour(1)
 DUPLICATE = colour(0)
@@ -85,11 +85,10 @@ class StudyExplore(QTabWidget):
         for combo, default in ((self.slice_param, 0), (self.cx, 0), (self.cy, 1)):
             if [combo.itemText(i) for i in range(combo.count())] != names:
                 keep = combo.currentText()
-                combo.blockSignals(True)
-                combo.clear()
-                combo.addItems(names)
-                combo.setCurrentIndex(names.index(keep) if keep in names else min(default, len(names) - 1))
-                combo.blockSignals(False)
+                with QSignalBlocker(combo):
+                    combo.clear()
+                    combo.addItems(names)
+                    combo.setCurrentIndex(names.index(keep) if keep in names else min(default, len(names) - 1))
         key = tuple(t.number for t in explore.importance_trials(view))
         if key != self._imp_key:  # importances only change when a trial completes
             self._imp_key, self.imp = key, explore.importances(view)
@@ -138,8 +137,8 @@ class StudyExplore(QTabWidget):
             xs.append(len(axes))
             ys.append(_norm(r.accuracy, lo, hi))
             on = r.number == self.selected
-            c = SELECTED if on else GREY if r.state == "pruned" else _shade(_norm(r.accuracy, lo, hi))
-            style = Qt.PenStyle.DashLine if r.state == "duplicate" else Qt.PenStyle.SolidLine
+            c = SELECTED if on else GREY if r.state == State.PRUNED else _shade(_norm(r.accuracy, lo, hi))
+            style = Qt.PenStyle.DashLine if r.state == State.DUPLICATE else Qt.PenStyle.SolidLine
             line = plot.plot(xs, ys, pen=pg.mkPen(c, width=3 if on else 1.2, style=style))
             line.setZValue(10 if on else 0)
         ticks = [(i, ax.name) for i, ax in enumerate(axes)] + [(len(axes), "accuracy")]
@@ -164,15 +163,15 @@ class StudyExplore(QTabWidget):
         def brush(r: TrialRecord) -> object:
             if r.number == self.selected:
                 return pg.mkBrush(SELECTED)
-            if r.state == "duplicate":
+            if r.state == State.DUPLICATE:
                 return pg.mkBrush(0, 0, 0, 0)
-            return pg.mkBrush(GREY if r.state == "pruned" else colour(0))
+            return pg.mkBrush(GREY if r.state == State.PRUNED else colour(0))
 
         self.slice_points.setData(
             [p for p, _ in spots], [r.accuracy for _, r in spots], data=[r.number for _, r in spots],
             symbolBrush=[brush(r) for _, r in spots],
             symbolSize=[13 if r.number == self.selected else 9 for _, r in spots],
-            symbolPen=[pen(DUPLICATE, 1.5) if r.state == "duplicate" else pg.mkPen(None) for _, r in spots])
+            symbolPen=[pen(DUPLICATE, 1.5) if r.state == State.DUPLICATE else pg.mkPen(None) for _, r in spots])
 
     def _contour(self) -> None:
         axes = {a.name: a for a in explore.axes(self.view)}
@@ -205,6 +204,6 @@ class StudyExplore(QTabWidget):
         plot.clear()
         for r, series in sorted(explore.intermediate(self.view.records), key=lambda x: x[0].number == self.selected):
             on = r.number == self.selected
-            c = SELECTED if on else GREY if r.state == "pruned" else colour(0)
+            c = SELECTED if on else GREY if r.state == State.PRUNED else colour(0)
             line = plot.plot([e for e, _ in series], [a for _, a in series], pen=pen(c, 3 if on else 1))
             line.setZValue(10 if on else 0)

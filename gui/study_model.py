@@ -11,11 +11,13 @@ from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel
 from PyQt6.QtGui import QBrush, QColor
 
 from analysis.formats import count
-from search.records import TrialRecord
+from gui.widgets import ERROR_COLOUR
+from search.records import State, TrialRecord
 
 SORT = Qt.ItemDataRole.UserRole
-STATE_COLOURS = {"complete": "#2d7d46", "infeasible": "#9a4a00", "pruned": "#6b6b6b", "failed": "#c02020",
-                 "interrupted": "#9a4a00", "running": "#1a73e8", "waiting": "#6b6b6b"}
+STATE_COLOURS = {State.COMPLETE: "#2d7d46", State.INFEASIBLE: "#9a4a00", State.PRUNED: "#6b6b6b",
+                 State.FAILED: ERROR_COLOUR, State.INTERRUPTED: "#9a4a00", State.RUNNING: "#1a73e8",
+                 State.WAITING: "#6b6b6b"}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 

@@ -16,7 +16,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from gui.plots import GREY, colour, decade_ticks, make_plot, pen
 from gui.widgets import TextPane
 from search.config import OBJECTIVES
-from search.records import TrialRecord, pareto_front
+from search.records import State, TrialRecord, best_so_far, pareto_front
 
 COSTS = tuple(o for o in OBJECTIVES if o != "accuracy")
 FRONT = colour(3)
@@ -25,7 +25,7 @@ FRONT = colour(3)
 def front_of(records: list[TrialRecord], cost: str) -> list[TrialRecord]:
     """Complete trials no other beats on both accuracy and ``cost`` (whatever the study's own objectives)."""
     scored = [dataclasses.replace(r, values={"accuracy": r.values["accuracy"], cost: r.figures[cost]})
-              for r in records if r.state == "complete" and r.values and cost in r.figures]
+              for r in records if r.state == State.COMPLETE and r.values and cost in r.figures]
     return pareto_front(scored, ["accuracy", cost])
 
 
@@ -122,22 +122,18 @@ class StudyPlots(QWidget):
             self._draw_next()
 
     def _draw_history(self) -> None:
-        done = sorted((r for r in self.records if r.state == "complete" and r.accuracy is not None),
+        done = sorted((r for r in self.records if r.state == State.COMPLETE and r.accuracy is not None),
                       key=lambda r: r.number)
-        pruned = [r for r in self.records if r.state == "pruned" and r.accuracy is not None]
+        pruned = [r for r in self.records if r.state == State.PRUNED and r.accuracy is not None]
         self.done.setData([r.number for r in done], [r.accuracy for r in done], data=[r.number for r in done])
         self.pruned.setData([r.number for r in pruned], [r.accuracy for r in pruned], data=[r.number for r in pruned])
-        xs, ys, best = [], [], None
-        for r in done:
-            best = r.accuracy if best is None else max(best, r.accuracy)
-            xs.append(r.number)
-            ys.append(best)
-        self.best.setData(xs, ys)
+        steps = best_so_far(self.records)
+        self.best.setData([n for n, _ in steps], [b for _, b in steps])
 
     def _draw_pareto(self) -> None:
         cost = self.cost.currentText()
         self.pareto.getPlotItem().setLabel("bottom", f"{cost} (log)" + (" ms" if cost == "latency" else ""))
-        done = [r for r in self.records if r.state == "complete" and r.values and cost in r.figures]
+        done = [r for r in self.records if r.state == State.COMPLETE and r.values and cost in r.figures]
         front = sorted(front_of(self.records, cost), key=lambda r: r.figures[cost])
         on = {r.number for r in front}
         rest = [r for r in done if r.number not in on]

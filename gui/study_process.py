@@ -2,7 +2,8 @@
 keeps running when the window closes, and any window (this one reopened, or another) finds it again.
 
 The study itself lives in its Optuna storage (that is what the search tab reads); beside it, in the study
-folder, the GUI keeps the spec it launched (``gui-spec.json``), the coordinator's output
+folder, the GUI keeps the search config it launched (``gui-search-config.json``, run as ``convsmith search
+--config FILE``) and its spec (``gui-spec.json``), the coordinator's output
 (``gui-search.log``) and who runs it (``gui-search.json``: pid, host, storage), so a reopened window can
 show that the study runs and stop it. Qt-free.
 """
@@ -17,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +29,24 @@ from search.liveness import pid_alive
 from search.storage import JOURNAL_NAME
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
-SPEC_FILE, LOG_FILE, RUN_FILE = "gui-spec.json", "gui-search.log", "gui-search.json"
+SPEC_FILE, CONFIG_FILE = "gui-spec.json", "gui-search-config.json"
+LOG_FILE, RUN_FILE = "gui-search.log", "gui-search.json"
 NICENESS = 10
 
 
-def command(config: SearchConfig, spec_path: Path) -> list[str]:
-    """The ``convsmith search`` command line that runs ``config``."""
-    args = [sys.executable, str(MAIN), "search", str(spec_path), "--data", config.data, "--study", config.study,
-            "--trials", str(config.trials), "--objectives", ",".join(config.objectives), "--sampler", config.sampler,
-            "--workers", str(config.workers), "--root", str(Path(config.root).resolve()), "--epochs",
-            str(config.epochs), "--device", config.device, "--seed", str(config.seed), "--keep-best",
-            str(config.keep_best), "--heartbeat", f"{config.heartbeat:g}", "--grace", f"{config.grace:g}"]
-    if config.timeout is not None:
-        args += ["--timeout", f"{config.timeout:g}"]
-    if config.pruner is not None:
-        args += ["--pruner", config.pruner]
-    if config.storage:
-        args += ["--storage", config.storage]
-    for name, value in config.limits.active().items():
-        args += [f"--{name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-    for key, value in sorted(config.train.items()):
-        args += ["--train", f"{key}={json.dumps(value)}"]
-    return args
+def command(config_path: Path) -> list[str]:
+    """The ``convsmith search`` command line that runs a saved search config."""
+    return [sys.executable, str(MAIN), "search", "--config", str(config_path)]
+
+
+def save_config(config: SearchConfig, folder: Path) -> Path:
+    """The spec and the search config the GUI launches, saved in the study folder (atomically); the config's
+    path. The root is stored absolute, so the process finds the study whatever its working directory."""
+    save(config.spec, folder / SPEC_FILE)
+    data = replace(config, root=Path(config.root).resolve()).to_json(spec=SPEC_FILE)
+    path = (folder / CONFIG_FILE).resolve()
+    io.write_text(path, json.dumps(data, indent=2) + "\n")
+    return path
 
 
 @dataclass
@@ -67,7 +64,7 @@ class Coordinator:
     def alive(self) -> bool:
         if self.process is not None:
             return self.process.poll() is None
-        return self.host == socket.gethostname() and pid_alive(self.pid) and _is_search(self.pid, self.study)
+        return self.host == socket.gethostname() and pid_alive(self.pid) and _is_search(self.pid, self.folder)
 
     def stop(self) -> None:
         """Ask it to stop like Ctrl-C: running trials are recorded as interrupted (and retried on resume)."""
@@ -82,8 +79,9 @@ class Coordinator:
         return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _is_search(pid: int, study: str) -> bool:
-    """Whether a live pid is still our coordinator (not a recycled pid); True where /proc is missing."""
+def _is_search(pid: int, folder: Path) -> bool:
+    """Whether a live pid is still the coordinator of the study in ``folder`` (not a recycled pid): a search
+    of its saved config (or, launched by an older version, of its name); True where /proc is missing."""
     cmdline = Path(f"/proc/{pid}/cmdline")
     if not cmdline.parent.exists():
         return True
@@ -91,19 +89,19 @@ def _is_search(pid: int, study: str) -> bool:
         parts = cmdline.read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"search" in parts and study.encode() in parts
+    config = str((folder / CONFIG_FILE).resolve()).encode()
+    return b"search" in parts and (config in parts or folder.name.encode() in parts)
 
 
 def launch(config: SearchConfig) -> Coordinator:
     """Start ``convsmith search`` for ``config`` in its own session (it outlives the window)."""
     folder = Path(config.root) / config.study
     folder.mkdir(parents=True, exist_ok=True)
-    spec_path = (folder / SPEC_FILE).resolve()
-    save(config.spec, spec_path)
+    config_path = save_config(config, folder)
     with open(folder / LOG_FILE, "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} started from the GUI\n".encode())
         log.flush()
-        process = subprocess.Popen(command(config, spec_path), stdin=subprocess.DEVNULL, stdout=log,
+        process = subprocess.Popen(command(config_path), stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     if hasattr(os, "setpriority"):  # a study runs in the background: the window's thread goes first on a busy
         with contextlib.suppress(OSError):  # machine (its workers fork later and inherit the priority)

@@ -1,46 +1,29 @@
-"""The hyperparameter form of the training tab: a TrainConfig built from the designer's field editors and
-checked by ``TrainConfig.problems`` on every change (the reasons shown under the form)."""
+"""The hyperparameter form of the training tab: one editor per training option, made from its declaration
+(``arch/train_options.py``: range, choices, what null means), and the TrainConfig they describe checked by
+``TrainConfig.problems`` on every change (the reasons shown under the form)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QFormLayout, QToolButton, QVBoxLayout, QWidget
 
-from gui.field_editors import BoolEditor, ChoiceEditor, FieldEditor, FloatEditor, IntEditor, NullableEditor
-from training.config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
+from arch.options import Option, options_of
+from gui.field_editors import FieldEditor, NullableEditor, TextEditor, editor_for
+from gui.widgets import ErrorLabel
+from training.config import TrainConfig
 
 
-def _nullable(inner: FieldEditor, meaning: str) -> NullableEditor:
-    editor = NullableEditor(inner)
-    editor.null.setText(meaning)
+def option_editor(o: Option) -> FieldEditor:
+    """The editor of one option: the field editor of its kind, null shown as the option's word for it."""
+    editor = NullableEditor(TextEditor(o.also)) if o.kind == "text" else editor_for(o)
+    if isinstance(editor, NullableEditor):
+        editor.null.setText(o.none)
+    editor.setToolTip(o.help())
     return editor
-
-
-# TrainConfig field -> (editor factory, tooltip); the label is the field name, as in the CLI and config.json
-ROWS: list[tuple[str, Callable[[], FieldEditor], str]] = [
-    ("optimizer", lambda: ChoiceEditor(OPTIMIZERS), "optimizer"),
-    ("lr", lambda: FloatEditor(1e-9, 100.0), "peak learning rate"),
-    ("epochs", lambda: IntEditor(1, 1_000_000), "passes over the training split"),
-    ("batch_size", lambda: IntEditor(1, 1 << 20), "images per step"),
-    ("schedule", lambda: ChoiceEditor(SCHEDULES), "learning-rate schedule"),
-    ("weight_decay", lambda: FloatEditor(0.0, 10.0), "weight decay"),
-    ("momentum", lambda: FloatEditor(0.0, 0.999), "SGD momentum (sgd only)"),
-    ("label_smoothing", lambda: FloatEditor(0.0, 0.9), "label smoothing of the training loss"),
-    ("crop", lambda: _nullable(IntEditor(0, 256), "auto"),
-     "augmentation: random-crop padding in pixels (auto: the data's default; 0: no crop)"),
-    ("flip", lambda: _nullable(BoolEditor(), "auto"),
-     "augmentation: random horizontal flip (auto: the data's default)"),
-    ("device", lambda: ChoiceEditor(DEVICES), "auto: cuda, then mps, then cpu"),
-    ("seed", lambda: IntEditor(0, 2**31 - 1), "seed of the initial weights, shuffling and augmentation"),
-    ("threads", lambda: IntEditor(1, 1024), "CPU threads for training; by default one core is left to the window"),
-    ("time_budget", lambda: _nullable(FloatEditor(0.01, 1e9), "none"),
-     "seconds of training after which the run stops, evaluates and ends (none: no limit)"),
-]
 
 
 class TrainForm(QWidget):
@@ -52,29 +35,45 @@ class TrainForm(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        layout.addLayout(form)
+        main, more = QFormLayout(), QFormLayout()
+        for form in (main, more):
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.more = QWidget()
+        self.more.setLayout(more)
+        more.setContentsMargins(0, 0, 0, 0)
+        self.more.hide()
+        self.more_button = QToolButton()
+        self.more_button.setText("More options")
+        self.more_button.setCheckable(True)
+        self.more_button.setToolTip("the other training options (momentum variants, warmup, clipping, precision, "
+                                    "logging and snapshots)")
+        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.more_button.toggled.connect(self._show_more)
+        layout.addLayout(main)
+        layout.addWidget(self.more_button)
+        layout.addWidget(self.more)
         self.editors: dict[str, FieldEditor] = {}
         self.tips: dict[str, str] = {}
-        for name, make, tip in ROWS:
-            editor = make()
-            editor.setToolTip(tip)
+        for o in options_of(TrainConfig):
+            editor = option_editor(o)
             editor.committed.connect(lambda _v: self._changed())
-            editor.refused.connect(lambda reason, n=name: self._refused(n, reason))
-            form.addRow(name, editor)
-            self.editors[name] = editor
-            self.tips[name] = tip
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #c02020;")
+            editor.refused.connect(lambda reason, n=o.name: self._refused(n, reason))
+            (more if o.more else main).addRow(o.name, editor)
+            self.editors[o.name] = editor
+            self.tips[o.name] = editor.toolTip()
+        self.problems = ErrorLabel()
         self.problems.hide()
         layout.addWidget(self.problems)
-        self.base = TrainConfig(threads=max(1, (os.cpu_count() or 2) - 1))
+        self.base = TrainConfig(threads=max(1, (os.cpu_count() or 2) - 1))  # one core left to the window
         self.set_config(self.base)
 
+    def _show_more(self, on: bool) -> None:
+        self.more.setVisible(on)
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
     def set_config(self, config: TrainConfig) -> None:
-        """Show a config's values (the fields not in the form are kept from it)."""
+        """Show a config's values."""
         self.base = config
         for name, editor in self.editors.items():
             editor.set_value(getattr(config, name))
@@ -104,7 +103,7 @@ class TrainForm(QWidget):
         self.problems.setVisible(bool(bad))
         for name, editor in self.editors.items():
             editor.set_error(next((p for p in bad if p.startswith(name + ":")), None))
-            reason = candidate.no_effect(name)  # greyed, the reason as tooltip (training.config.ONLY_WITH)
+            reason = candidate.no_effect(name)  # greyed, the reason as tooltip (the option's ``when``)
             if editor.isEnabled() != (reason is None):
                 editor.setEnabled(reason is None)
                 editor.setToolTip(reason or self.tips[name])

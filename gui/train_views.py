@@ -1,24 +1,26 @@
 """What the training tab draws: live curves (with other runs overlaid), and what the network learned —
 filters, feature maps and the effective receptive field beside the theoretical one.
 
-Views only draw what they are handed (records, ``train_job.Visuals``, the analysis report); nothing
+Views only draw what they are handed (records, ``training.snapshot.Snapshot``, the analysis report); nothing
 here touches the model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, pyqtSignal
+from PyQt6.QtCore import QRectF, QSignalBlocker, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from analysis import Report
 from analysis.formats import hw
 from gui.plots import GREY, ImagePane, Series, colour, make_plot, pen
-from gui.train_job import Visuals
+
+if TYPE_CHECKING:
+    from training.snapshot import Snapshot  # torch: imported when training starts, not with the window
 
 FIELD = QColor(26, 115, 232)
 
@@ -160,7 +162,7 @@ class LearnedPanel(QWidget):
         self.layer.activated.connect(lambda _i: self.layer_chosen.emit(self.layer.currentData() or ""))
         self.rects = [_rect_item(p.box) for p in (self.effective, self.theoretical)]
         self.report: Report | None = None
-        self.last: Visuals | None = None
+        self.last: Snapshot | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
@@ -181,27 +183,26 @@ class LearnedPanel(QWidget):
         """The layers to choose from (spatial ones, as the analysis names them); returns the chosen one."""
         self.report = report
         current = keep or self.layer.currentData() or ""
-        self.layer.blockSignals(True)
-        self.layer.clear()
-        records = [r for r in report.layers if len(r.out_shape) == 3] if report else []
-        for r in records:
-            self.layer.addItem(f"{r.name}  ({r.type}, {'x'.join(map(str, r.out_shape))})", r.name)
-        index = self.layer.findData(current)
-        if index < 0:  # the deepest convolution: its filters mix earlier features, its field is the largest
-            convs = [i for i, r in enumerate(records) if r.type == "conv"]
-            index = convs[-1] if convs else self.layer.count() - 1
-        self.layer.setCurrentIndex(index)
-        self.layer.blockSignals(False)
+        with QSignalBlocker(self.layer):
+            self.layer.clear()
+            records = [r for r in report.layers if len(r.out_shape) == 3] if report else []
+            for r in records:
+                self.layer.addItem(f"{r.name}  ({r.type}, {'x'.join(map(str, r.out_shape))})", r.name)
+            index = self.layer.findData(current)
+            if index < 0:  # the deepest convolution: its filters mix earlier features, its field is the largest
+                convs = [i for i, r in enumerate(records) if r.type == "conv"]
+                index = convs[-1] if convs else self.layer.count() - 1
+            self.layer.setCurrentIndex(index)
         return self.layer.currentData() or ""
 
-    def show_visuals(self, v: Visuals) -> None:
+    def show_visuals(self, v: Snapshot) -> None:
         self.last = v
         if v.first is not None:
             self.first.set_image(v.first.image, filter_caption(v.first))
         else:
             self.first.set_image(None, "the network has no convolution")
-        if v.chosen is not None:
-            self.chosen.set_image(v.chosen.image, filter_caption(v.chosen))
+        if v.filters is not None:
+            self.chosen.set_image(v.filters.image, filter_caption(v.filters))
         else:
             self.chosen.set_image(None, f"{v.layer} is not a convolution: no filters")
         self.chosen.title.setText(f"Filters of {v.layer}" if v.layer else "Chosen layer: filters")
@@ -212,7 +213,7 @@ class LearnedPanel(QWidget):
             self.features.set_image(None, "; ".join(v.problems))
         self._show_fields(v)
 
-    def _show_fields(self, v: Visuals) -> None:
+    def _show_fields(self, v: Snapshot) -> None:
         erf = v.erf
         record = next((r for r in self.report.layers if r.name == v.layer), None) if self.report else None
         if erf is None:

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,15 +32,18 @@ from analysis import Report, analyze
 from arch.errors import ConvSmithError
 from arch.spec import Spec, load
 from gui import edits
-from gui.background import Latest
+from gui.augment_view import AugmentView
 from gui.dataset_chooser import DatasetChooser
 from gui.document import Document
+from gui.freeze_marks import FreezeMarks
+from gui.inspect_panel import InspectPanel
+from gui.jobs import Job, Runner, describe
 from gui.page_layout import sidebar_page
 from gui.plots import ConfusionView
 from gui.runs_panel import RunsPanel
 from gui.startup import TORCH_MODULES
 from gui.train_form import TrainForm
-from gui.train_job import TrainJob, Visuals, visualize
+from gui.train_job import TrainJob
 from gui.train_views import CurvesPanel, LearnedPanel
 from gui.widgets import TextPane
 from training.adaptation import planned
@@ -83,10 +87,10 @@ class TrainingTab(QWidget):
         self.classes: list[str] = []
         self.last_step: Any = None
         self.last_run: Path | None = None
-        self.analysing = Latest("analysis", self)
-        self.drawing = Latest("visuals", self)
-        self.preloader = Latest("preload", self)
-        QTimer.singleShot(500, lambda: self.preloader.submit(lambda: [importlib.import_module(m) for m in PRELOAD],
+        self.analysing = Runner("analysis", self)
+        self.drawing = Runner("visuals", self)
+        self.preloader = Runner("preload", self)
+        QTimer.singleShot(500, lambda: self.preloader.submit(lambda _job: [importlib.import_module(m) for m in PRELOAD],
                                                              lambda _modules: None))
 
         self.network = QLabel()
@@ -118,7 +122,9 @@ class TrainingTab(QWidget):
         self.curves = CurvesPanel()
         self.confusion = ConfusionView()
         self.learned = LearnedPanel()
+        self.inspect = InspectPanel()  # interpretation methods on the selected (or last) run
         self.runs = RunsPanel()
+        self.freeze_marks = FreezeMarks(window.design.editor, window.hub, self.form)  # the designer's right-click
         self._layout()
 
         self.timer = QTimer(self)
@@ -138,7 +144,10 @@ class TrainingTab(QWidget):
         self.runs.failed.connect(lambda text: self.log.appendPlainText(text))
         self.runs.listed.connect(self._buttons)
         self.runs.chosen.connect(self._show_past_run)
-        self.past = Latest("past-run", self)
+        self.runs.chosen.connect(lambda p: self.inspect.set_run(Path(p)))
+        self.confusion.cell_clicked.connect(self._cell_clicked)
+        self.inspect.loaded.connect(self._inspect_loaded)
+        self.past = Runner("past-run", self)
         self.runs_due = QTimer(self)
         self.runs_due.setSingleShot(True)
         self.runs_due.setInterval(300)
@@ -169,7 +178,11 @@ class TrainingTab(QWidget):
         v.addStretch(1)
         middle = QSplitter(Qt.Orientation.Horizontal)
         middle.addWidget(self.confusion)
-        middle.addWidget(self.learned)
+        self.views = QTabWidget()
+        self.views.addTab(self.learned, "Learned")
+        self.views.addTab(self.inspect, "Inspect")
+        self.views.addTab(AugmentView(self.form, self.chooser), "Augmentation")
+        middle.addWidget(self.views)
         middle.setStretchFactor(1, 4)
         middle.setSizes([260, 1000])
         right = QSplitter(Qt.Orientation.Vertical)
@@ -321,7 +334,7 @@ class TrainingTab(QWidget):
         self.status.setText(f"Loading {source} and building {spec.name} …")
         self.log.appendPlainText(f"run {run_dir}: {spec.name} on {source}"
                                  + (f", from {init_from}" if init_from else ""))
-        self.analysing.submit(lambda: analyze(spec), self._analysed,
+        self.analysing.submit(lambda _job: analyze(spec), self._analysed,
                               lambda e: self.log.appendPlainText(f"analysis: {e}"))
         job.start()
         self.timer.start()
@@ -360,6 +373,8 @@ class TrainingTab(QWidget):
                                 f"{rec.val_size} val images, {rec.steps_per_epoch} steps per epoch")
             for note in rec.adapted:
                 self.log.appendPlainText(f"adapted: {note}")
+            for line in rec.setup_lines():  # frozen parameters, augmentation
+                self.log.appendPlainText(line)
             if rec.adapted:
                 self.status.setText(self.status.text() + "\nAdapted: " + "; ".join(rec.adapted))
             self.runs.refresh()
@@ -400,9 +415,21 @@ class TrainingTab(QWidget):
         self.progress.setFormat(f"{rec.status} · %p%")
         if rec.run_dir:
             self.last_run = Path(rec.run_dir)
+            self.inspect.set_run(self.last_run)
 
-    def _failed(self, text: str) -> None:
-        self._error("Training failed", text)
+    def _inspect_loaded(self, subject: Any) -> None:
+        """The inspected run's confusion matrix (its checkpoint's, so a clicked cell holds what it says)."""
+        if self.job is None and subject.data is not None:
+            self.confusion.set_matrix(subject.predictions().confusion, subject.classes, subject.epoch or 0)
+
+    def _cell_clicked(self, true: int, predicted: int) -> None:
+        """A confusion-matrix cell: its misclassified images in the Inspect area."""
+        if true != predicted and self.inspect.subject is not None:
+            self.views.setCurrentWidget(self.inspect)
+            self.inspect.show_cell(true, predicted)
+
+    def _failed(self, error: Exception) -> None:
+        self._error("Training failed", describe(error))
 
     def _finished(self, job: TrainJob) -> None:
         if self.job is job:
@@ -418,7 +445,7 @@ class TrainingTab(QWidget):
             self.runs.refresh()
 
     # ------------------------------------------------------------------ visuals
-    def _visuals(self, v: Visuals) -> None:
+    def _visuals(self, v: Any) -> None:
         self.learned.show_visuals(v)
 
     def _analysed(self, report: Report) -> None:
@@ -447,10 +474,12 @@ class TrainingTab(QWidget):
             return
         if self.trained is None:
             return
+        from training.snapshot import snapshot  # torch is loaded: a model exists
+
         model, images = self.trained
         name = layer if layer is not None else (self.learned.layer.currentData() or "")
         index = sample if sample is not None else self._sample()
-        self.drawing.submit(lambda: visualize(model, images, name, index), self._visuals,
+        self.drawing.submit(lambda _job: snapshot(model, name, images, index), self._visuals,
                             lambda e: self.log.appendPlainText(f"visuals: {e}"))
 
     def _data_loaded(self, data: Any) -> None:
@@ -466,7 +495,7 @@ class TrainingTab(QWidget):
             return
         data = self.chooser.data
 
-        def read() -> tuple[Any, Any, Report | None, Any]:
+        def read(_job: Job) -> tuple[Any, Any, Report | None, Any]:
             from training.checkpoint import load_checkpoint
             from training.runs import load_history
 
@@ -499,7 +528,9 @@ class TrainingTab(QWidget):
         if images is None:
             self.log.appendPlainText(f"run {history.path.name}: load a dataset to see its feature maps")
             self.trained = None
-            self.drawing.submit(lambda: visualize(model, None, "", 0), self._visuals,
+            from training.snapshot import snapshot  # torch is loaded: a model exists
+
+            self.drawing.submit(lambda _job: snapshot(model, ""), self._visuals,
                                 lambda e: self.log.appendPlainText(f"visuals: {e}"))
             return
         self.trained = (model, images)

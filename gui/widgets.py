@@ -7,6 +7,17 @@ from typing import Any
 from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+ERROR_COLOUR = "#c02020"  # what the person must fix: error labels and the border of a refused field
+
+
+class ErrorLabel(QLabel):
+    """Why something was refused, in the one error colour, wrapped; ``bold`` for a block's own problem."""
+
+    def __init__(self, text: str = "", bold: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setStyleSheet(f"color: {ERROR_COLOUR};" + (" font-weight: bold;" if bold else ""))
+
 
 class TextPane(QWidget):
     """A few lines of (rich) text whose changes never re-lay out the window.

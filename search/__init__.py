@@ -14,6 +14,7 @@ Run or resume a study::
                           root=Path("studies"), epochs=3, device="auto", seed=0, keep_best=3,
                           train={"crop": 2})                   # base training.TrainConfig options
     config.problems() -> list[str]                             # every bad option, in words (check() raises)
+    config.to_json(spec="net.json"); search.config.load_config("search.json", given={})  # `search --config`
     stop = threading.Event()
     view = run_search(config, on_trial=callback, on_epoch=callback2, stop=stop)   # -> StudyView
 

@@ -23,38 +23,6 @@ STUDY_DOC = """Inspect a study: list its trials, write a report (best trials or 
 parameter importances, learning curves, comparison tables) or export the best (or a chosen) trial."""
 
 
-def count_arg(text: str) -> float:
-    from search.config import parse_number
-
-    try:
-        value = parse_number(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive (got {text!r})")
-    return value
-
-
-def seconds_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds (got {text!r})") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds (got {text!r})")
-    return value
-
-
-def objectives_arg(text: str) -> tuple[str, ...]:
-    from search.config import OBJECTIVES
-
-    names = tuple(p.strip() for p in text.split(",") if p.strip())
-    bad = [n for n in names if n not in OBJECTIVES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"expected a comma list of {', '.join(OBJECTIVES)} (got {text!r})")
-    return names
-
-
 def train_option(text: str) -> tuple[str, Any]:
     """--train KEY=VALUE: a base training option (training.TrainConfig field), VALUE read as JSON when it can be."""
     m = re.fullmatch(r"\s*([a-z_]+)\s*=\s*(.*?)\s*", text)
@@ -68,18 +36,27 @@ def train_option(text: str) -> tuple[str, Any]:
 
 
 def _config(args: argparse.Namespace) -> Any:
+    """The config file (--config) with the flags given over it; workers default to one per GPU."""
     from arch.cli import load_source
-    from search.config import Limits, SearchConfig
+    from arch.options import given
+    from search import resources
+    from search.config import config_options, load_config
 
-    spec = load_source(args.spec)
-    limits = Limits(int(args.max_params) if args.max_params else None, int(args.max_macs) if args.max_macs else None,
-                    int(args.max_memory) if args.max_memory else None, args.max_latency, args.min_rf)
-    return SearchConfig(spec=spec, data=args.data, study=args.study, trials=args.trials, timeout=args.timeout,
-                        objectives=args.objectives, limits=limits, sampler=args.sampler, pruner=args.pruner,
-                        workers=args.workers, storage=args.storage, root=Path(args.root), epochs=args.epochs,
-                        device=args.device, seed=args.seed, keep_best=args.keep_best, train=dict(args.train),
-                        heartbeat=args.heartbeat, grace=args.grace, storage_wait=args.storage_wait,
-                        force_workers=args.force_workers, artifacts=Path(args.artifacts) if args.artifacts else None)
+    options = given(args, config_options())
+    if args.train:
+        options["train"] = dict(args.train)
+    config = load_config(args.config, options, load_source(args.spec) if args.spec else None)
+    in_file = args.config is not None and "workers" in _file_keys(args.config)
+    if "workers" not in options and not in_file:
+        gpus = resources.gpu_count() if config.device in ("auto", "cuda") and resources.driver_present() else 0
+        config.workers = resources.default_workers(config.device, gpus)
+    return config
+
+
+def _file_keys(path: str) -> set[str]:
+    from search.config import read_config
+
+    return set(read_config(path))
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -91,9 +68,6 @@ def _search(args: argparse.Namespace) -> int:
 
     from search import resources
 
-    if args.workers is None:
-        gpus = resources.gpu_count() if args.device in ("auto", "cuda") and resources.driver_present() else 0
-        args.workers = resources.default_workers(args.device, gpus)
     config = _config(args)
     config.check()  # settings and device before optuna, torch or the data are imported
     resources.check_device(config.device)
@@ -162,58 +136,20 @@ def _proxy(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from_help = "default: %(default)s"
+    from arch.options import add_flags
+    from search.config import config_options
+
     p = sub.add_parser("search", help="search architectures with Optuna (resumable, parallel)", description=SEARCH_DOC,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", help=SPEC_HELP + "; it must have a \"search\" section")
-    p.add_argument("--data", required=True, metavar="DATASET",
-                   help="dataset string, e.g. idx:PATH or synthetic:shapes?n=2000&size=16&channels=1")
-    p.add_argument("--study", required=True, metavar="NAME", help="study name (rerun with it to resume)")
-    p.add_argument("--trials", type=positive_int, default=20,
-                   help="number of trials the study should hold (%(default)s); a rerun tops it up to this")
-    p.add_argument("--timeout", type=seconds_arg, metavar="S",
-                   help="start no new trial after S seconds (running ones finish)")
-    p.add_argument("--objectives", type=objectives_arg, default=("accuracy",), metavar="LIST",
-                   help="accuracy, optionally with macs, params, memory, latency, e.g. accuracy,macs "
-                        "(multi-objective: a Pareto front)")
-    p.add_argument("--max-macs", type=count_arg, metavar="X", help="limit on MACs, e.g. 5M (never trained beyond)")
-    p.add_argument("--max-params", type=count_arg, metavar="X", help="limit on parameters, e.g. 200k")
-    p.add_argument("--max-memory", type=count_arg, metavar="BYTES",
-                   help="limit on peak inference activation bytes at batch 1, e.g. 2M")
-    p.add_argument("--max-latency", type=seconds_arg, metavar="MS",
-                   help="limit on the median batch-1 forward time on the search device, in ms")
-    p.add_argument("--min-rf", type=positive_int, metavar="N",
-                   help="minimum receptive field (pixels) at the last spatial layer")
-    p.add_argument("--pruner", choices=("median", "hyperband", "halving", "bucket", "none"),
-                   help="median (default), hyperband, halving or none for one objective; bucket (default: compare "
-                        "with trials in the same MACs bucket) or none for several")
-    p.add_argument("--sampler", choices=("tpe", "nsga2", "random", "gp"), default="tpe", help=from_help)
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="trial processes in parallel on this machine, each with its share of CPU threads (default: "
-                        "one per GPU when several are used, else 1); capped by cores and memory unless forced")
-    p.add_argument("--force-workers", action="store_true",
-                   help="run --workers processes even beyond the CPU cores or available memory")
-    p.add_argument("--storage", metavar="URL",
-                   help="Optuna storage: sqlite:///FILE.db, postgresql://USER:PASSWORD@HOST/DB (pip install "
-                        "'convsmith[postgres]'), grpc://HOST:PORT, journal:PATH (default: ROOT/NAME/journal.log)")
-    p.add_argument("--artifacts", metavar="DIR",
-                   help="Optuna artifact store for trained weights, shared by all machines (ROOT/NAME/artifacts)")
-    p.add_argument("--storage-wait", type=seconds_arg, default=60.0, metavar="S",
-                   help="seconds a running search waits for a database that stopped answering (%(default)s)")
-    p.add_argument("--root", default="studies", metavar="DIR",
-                   help="folder of studies: default storage and per-trial artifacts (%(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=3, help="training epochs per trial (%(default)s)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (%(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of training (%(default)s)")
-    p.add_argument("--keep-best", type=int, default=3, metavar="K",
-                   help="keep the checkpoints of the best K trials (%(default)s)")
+    p.add_argument("spec", nargs="?", help=SPEC_HELP + "; it must have a \"search\" section (default: the "
+                                           "--config file's)")
+    p.add_argument("--config", metavar="FILE",
+                   help="a saved search config (JSON: every option below by name, the spec, a train object); "
+                        "flags given here override it")
+    add_flags(p, config_options(), given_only=True)  # one flag per option (search/config.py), over --config
     p.add_argument("--train", type=train_option, action="append", default=[], metavar="KEY=VALUE",
                    help="base training option (repeatable), e.g. --train crop=2 --train lr=0.003; searched "
                         "train.* knobs override it")
-    p.add_argument("--heartbeat", type=seconds_arg, default=10.0, metavar="S",
-                   help="seconds between a running trial's liveness marks (%(default)s)")
-    p.add_argument("--grace", type=seconds_arg, default=60.0, metavar="S",
-                   help="a running trial silent this long is failed and retried (%(default)s)")
     p.set_defaults(run=_search)
 
     p = sub.add_parser("study", help="list, report on or export from a search study", description=STUDY_DOC)

@@ -22,9 +22,9 @@ import optuna
 from optuna.trial import TrialState
 
 from search.attrs import DUPLICATE_OF, INFEASIBLE
-from search.records import StudyView, TrialRecord
+from search.records import State, StudyView, TrialRecord
 
-SHOWN = ("complete", "pruned", "duplicate")
+SHOWN = (State.COMPLETE, State.PRUNED, State.DUPLICATE)
 EVALUATOR = optuna.importance.PedAnovaImportanceEvaluator
 
 
@@ -123,7 +123,7 @@ def contour(view: StudyView, x: Axis, y: Axis, n: int = 24) -> Contour | None:
     """Accuracy over two parameters: inverse-distance-weighted interpolation of the trained trials (power 2)."""
     dots = []
     for r in points(view.records):
-        if r.state == "duplicate" or x.name not in r.params or y.name not in r.params:
+        if r.state == State.DUPLICATE or x.name not in r.params or y.name not in r.params:
             continue
         px, py = x.position(r.params[x.name]), y.position(r.params[y.name])
         if px is not None and py is not None:
@@ -151,7 +151,7 @@ def contour(view: StudyView, x: Axis, y: Axis, n: int = 24) -> Contour | None:
 def intermediate(records: list[TrialRecord]) -> list[tuple[TrialRecord, list[tuple[int, float]]]]:
     """(trial, [(epoch, validation accuracy)]) of every trial that trained at least one epoch."""
     return [(r, [(int(row["epoch"]), float(row["val_acc"])) for row in r.curve if row.get("val_acc") is not None])
-            for r in records if r.curve and r.state != "duplicate"]
+            for r in records if r.curve and r.state != State.DUPLICATE]
 
 
 def best_number(view: StudyView) -> int | None:

@@ -7,20 +7,11 @@ from collections.abc import Sequence
 from html import escape
 
 from analysis.formats import count
-from analysis.svg import FONT, PALETTE, _Axis, _fmt, _frame, _svg
+from analysis.svg import FONT, PALETTE, Axis, coord, document, fitted, frame
 from search.config import OBJECTIVES
-from search.records import TrialRecord, pareto_front
+from search.records import State, TrialRecord, best_so_far, pareto_front
 
 GREY = "#b8b8b8"
-
-
-def _tight(values: Sequence[float], lo_px: float, hi_px: float) -> _Axis:
-    """A linear axis fitted to the data (the analysis axes start at zero: accuracies would crowd the top)."""
-    axis = _Axis(values, lo_px, hi_px, log=False)
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.08 or 0.01
-    axis.lo, axis.hi = lo - pad, hi + pad
-    return axis
 
 
 def _pct(v: float) -> str:
@@ -28,7 +19,7 @@ def _pct(v: float) -> str:
 
 
 def _dot(x: float, y: float, colour: str, tip: str, r: int = 4) -> str:
-    return f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="{r}" fill="{colour}"><title>{escape(tip)}</title></circle>'
+    return f'<circle cx="{coord(x)}" cy="{coord(y)}" r="{r}" fill="{colour}"><title>{escape(tip)}</title></circle>'
 
 
 def _legend(width: int, items: Sequence[tuple[str, str]]) -> list[str]:
@@ -38,64 +29,60 @@ def _legend(width: int, items: Sequence[tuple[str, str]]) -> list[str]:
 
 def history(records: Sequence[TrialRecord], width: int = 640, height: int = 300) -> str:
     """Accuracy of each trained trial by trial number, with the best so far as a step line."""
-    done = sorted((r for r in records if r.accuracy is not None and r.state in ("complete", "pruned")),
+    done = sorted((r for r in records if r.accuracy is not None and r.state in (State.COMPLETE, State.PRUNED)),
                   key=lambda r: r.number)
-    x = _Axis([float(r.number) for r in done] or [0.0], 60, width - 20, log=False)
-    y = _tight([r.accuracy for r in done] or [0.0], height - 40, 30)
-    body = _frame(x, y, width, height, "trial", "validation accuracy", lambda v: f"{v:g}")
-    best, steps = None, []
+    x = Axis([float(r.number) for r in done] or [0.0], 60, width - 20, log=False)
+    y = fitted([r.accuracy for r in done] or [0.0], height - 40, 30)
+    body = frame(x, y, width, height, "trial", "validation accuracy", lambda v: f"{v:g}")
     for r in done:
-        colour = PALETTE[0] if r.state == "complete" else GREY
+        colour = PALETTE[0] if r.state == State.COMPLETE else GREY
         body.append(_dot(x(r.number), y(r.accuracy), colour, f"trial {r.number} ({r.state}): {_pct(r.accuracy)}"))
-        if r.state == "complete" and (best is None or r.accuracy > best):
-            best = r.accuracy
-        if best is not None:
-            steps.append((r.number, best))
+    steps = best_so_far(list(records))
     if steps:
-        pts = " ".join(f"{_fmt(x(a))},{_fmt(y(b))}" for a, b in steps)
+        pts = " ".join(f"{coord(x(a))},{coord(y(b))}" for a, b in steps)
         body.append(f'<polyline points="{pts}" fill="none" stroke="{PALETTE[1]}" stroke-width="2"/>')
     body += _legend(width, [("complete", PALETTE[0]), ("pruned (last epoch)", GREY), ("best so far", PALETTE[1])])
-    return _svg(width, height, body, "Optimisation history")
+    return document(width, height, body, "Optimisation history")
 
 
 def pareto(records: Sequence[TrialRecord], objectives: list[str], cost: str, width: int = 640,
            height: int = 360) -> str:
     """Accuracy against one cost objective: every complete trial, the front highlighted and joined."""
-    done = [r for r in records if r.state == "complete"]
+    done = [r for r in records if r.state == State.COMPLETE]
     front = {r.number for r in pareto_front(done, objectives)}
-    x = _Axis([float(r.values[cost]) for r in done] or [1.0], 70, width - 30)
-    y = _tight([r.values["accuracy"] for r in done] or [0.0], height - 40, 30)
+    x = Axis([float(r.values[cost]) for r in done] or [1.0], 70, width - 30)
+    y = fitted([r.values["accuracy"] for r in done] or [0.0], height - 40, 30)
     unit = " (ms)" if cost == "latency" else ""
-    body = _frame(x, y, width, height, cost + unit + (" (log)" if x.log else ""), "validation accuracy",
+    body = frame(x, y, width, height, cost + unit + (" (log)" if x.log else ""), "validation accuracy",
                   lambda v: count(v) if v >= 1000 else f"{v:.3g}")
     line = sorted((r for r in done if r.number in front), key=lambda r: r.values[cost])
     if line:
-        pts = " ".join(f"{_fmt(x(r.values[cost]))},{_fmt(y(r.values['accuracy']))}" for r in line)
+        pts = " ".join(f"{coord(x(r.values[cost]))},{coord(y(r.values['accuracy']))}" for r in line)
         body.append(f'<polyline points="{pts}" fill="none" stroke="{PALETTE[3]}" stroke-width="1.5"/>')
     for r in done:
         on = r.number in front
         tip = f"trial {r.number}: {_pct(r.values['accuracy'])}, {cost} {r.values[cost]:,.4g}"
         body.append(_dot(x(r.values[cost]), y(r.values["accuracy"]), PALETTE[3] if on else GREY, tip, 5 if on else 4))
         if on:
-            body.append(f'<text x="{_fmt(x(r.values[cost]) + 7)}" y="{_fmt(y(r.values["accuracy"]) - 6)}" {FONT}>'
+            body.append(f'<text x="{coord(x(r.values[cost]) + 7)}" y="{coord(y(r.values["accuracy"]) - 6)}" {FONT}>'
                         f"#{r.number}</text>")
     body += _legend(width, [("Pareto front", PALETTE[3]), ("other trials", GREY)])
-    return _svg(width, height, body, f"Pareto front: accuracy vs {cost} ({OBJECTIVES[cost][1]})")
+    return document(width, height, body, f"Pareto front: accuracy vs {cost} ({OBJECTIVES[cost][1]})")
 
 
 def curves(records: Sequence[TrialRecord], highlight: Sequence[int], width: int = 640, height: int = 300) -> str:
     """Validation accuracy per epoch of every trained trial; the highlighted ones coloured and named."""
     trained = [r for r in records if r.curve]
     pts = [(float(row["epoch"]), float(row["val_acc"])) for r in trained for row in r.curve]
-    x = _tight([p[0] for p in pts] or [1.0], 60, width - 20)
-    y = _tight([p[1] for p in pts] or [0.0], height - 40, 30)
-    body = _frame(x, y, width, height, "epoch", "validation accuracy", lambda v: f"{v:g}")
+    x = fitted([p[0] for p in pts] or [1.0], 60, width - 20)
+    y = fitted([p[1] for p in pts] or [0.0], height - 40, 30)
+    body = frame(x, y, width, height, "epoch", "validation accuracy", lambda v: f"{v:g}")
     colours = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(highlight)}
     for r in sorted(trained, key=lambda r: r.number in colours):
         colour = colours.get(r.number, GREY)
-        line = " ".join(f"{_fmt(x(row['epoch']))},{_fmt(y(row['val_acc']))}" for row in r.curve)
+        line = " ".join(f"{coord(x(row['epoch']))},{coord(y(row['val_acc']))}" for row in r.curve)
         body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" '
                     f'stroke-width="{2 if r.number in colours else 1}"><title>trial {r.number} ({r.state})</title>'
                     "</polyline>")
     body += _legend(width, [(f"trial {n}", c) for n, c in colours.items()])
-    return _svg(width, height, body, "Learning curves (validation accuracy per epoch)")
+    return document(width, height, body, "Learning curves (validation accuracy per epoch)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.formats import count, grid, nbytes
-from search.records import StudyView, TrialRecord, pareto_front
+from search.records import State, StudyView, TrialRecord, pareto_front
 from search.sampling import describe
 
 
@@ -33,19 +33,19 @@ class Progress:
         done = list(self.records.values())
         if len(self.objectives) > 1:
             return f"front {len(pareto_front(done, self.objectives))}"
-        complete = [r for r in done if r.state == "complete"]
+        complete = [r for r in done if r.state == State.COMPLETE]
         if not complete:
             return "best -"
         b = max(complete, key=lambda r: r.values["accuracy"])
         return f"best {pct(b.values['accuracy'])} (#{b.number})"
 
     def line(self, rec: TrialRecord) -> None:
-        if rec.state == "running":
+        if rec.state == State.RUNNING:
             return
         self.records[rec.number] = rec
         seconds = f"{rec.duration:6.1f} s" if rec.duration is not None else "      - "
         extra = "".join(f"  {o} {_figure(rec, o)}" for o in self.objectives[1:] if o != "macs")
-        why = f"  ({rec.reason})" if rec.reason and rec.state != "complete" else ""
+        why = f"  ({rec.reason})" if rec.reason and rec.state != State.COMPLETE else ""
         print(f"trial {rec.number:4d}  {rec.state:<11}  acc {pct(rec.accuracy):>8}  MACs {_figure(rec, 'macs'):>7}"
               f"{extra}  {seconds}  {self.best_text():<22}  {describe(rec.params)}{why}", flush=True)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-RELUS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Hardswish, nn.SiLU, nn.GELU)
+from arch.activations import ACTIVATIONS
+
+RELUS = tuple(getattr(nn, a.module) for a in ACTIVATIONS if a.rectifier)  # units that fire above 0
 
 
 @torch.no_grad()

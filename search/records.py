@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,21 @@ from search.attrs import (
 from search.config import OBJECTIVES, SearchError
 from search.counting import counts_toward_target
 
-STATES = ("complete", "infeasible", "pruned", "failed", "interrupted", "duplicate", "running", "waiting")
+
+class State(StrEnum):
+    """A trial as people read it (Optuna's TrialState is finer for the coordinator, coarser for a reader:
+    a COMPLETE trial may be infeasible, a FAIL one interrupted). Equal to its value as a string."""
+
+    COMPLETE = "complete"
+    INFEASIBLE = "infeasible"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    DUPLICATE = "duplicate"
+    RUNNING = "running"
+    WAITING = "waiting"
+
+
 # Optuna's heartbeat (database storages) fails a stale trial without a reason; its retry names it.
 HEARTBEAT_LOST = "interrupted: no heartbeat within the grace period"
 CHECKPOINTS = ("final.pt", "best.pt")
@@ -41,7 +56,7 @@ class TrialRecord:
     """One trial as people read it. ``values`` maps objective names to numbers (complete trials only)."""
 
     number: int
-    state: str                                    # one of STATES
+    state: State
     values: dict[str, float] | None
     params: dict[str, Any]                        # the sampled values, by spec path (Optuna's stored form)
     figures: dict[str, float]                     # params, macs, memory, rf, train_bytes, latency (analysis)
@@ -73,7 +88,7 @@ class TrialRecord:
 
     @property
     def trained(self) -> bool:
-        return self.state == "complete"
+        return self.state == State.COMPLETE
 
     def spec(self) -> Spec:
         if not self.spec_text:
@@ -86,32 +101,32 @@ def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
     return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
 
 
-def _state(t: optuna.trial.FrozenTrial, retried: set[int] = frozenset()) -> tuple[str, str]:
+def _state(t: optuna.trial.FrozenTrial, retried: set[int] = frozenset()) -> tuple[State, str]:
     a = t.user_attrs
     if DUPLICATE_OF in a and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
         how = "which was running: sampled again" if t.state == TrialState.FAIL else \
             f"its result reused ({'pruned' if t.state == TrialState.PRUNED else 'not trained again'})"
-        return "duplicate", f"same candidate as trial {a[DUPLICATE_OF]}, {how}"
+        return State.DUPLICATE, f"same candidate as trial {a[DUPLICATE_OF]}, {how}"
     if t.state == TrialState.COMPLETE:
-        return ("infeasible", a[INFEASIBLE]) if INFEASIBLE in a else ("complete", "")
+        return (State.INFEASIBLE, a[INFEASIBLE]) if INFEASIBLE in a else (State.COMPLETE, "")
     if t.state == TrialState.PRUNED:
         curve = a.get(CURVE) or []
-        return "pruned", f"pruned after epoch {curve[-1]['epoch']}" if curve else "pruned"
+        return State.PRUNED, f"pruned after epoch {curve[-1]['epoch']}" if curve else "pruned"
     if t.state == TrialState.FAIL:
         if INTERRUPTED in a:
-            return "interrupted", a[INTERRUPTED]
+            return State.INTERRUPTED, a[INTERRUPTED]
         if t.number in retried:
-            return "interrupted", HEARTBEAT_LOST
-        return "failed", a.get(FAILURE) or t.system_attrs.get("fail_reason", "failed")
+            return State.INTERRUPTED, HEARTBEAT_LOST
+        return State.FAILED, a.get(FAILURE) or t.system_attrs.get("fail_reason", "failed")
     if t.state == TrialState.WAITING:
-        return "waiting", f"retry of trial {a[RETRY_OF]}" if RETRY_OF in a else "queued"
-    return "running", ""
+        return State.WAITING, f"retry of trial {a[RETRY_OF]}" if RETRY_OF in a else "queued"
+    return State.RUNNING, ""
 
 
 def to_record(t: optuna.trial.FrozenTrial, objectives: list[str], retried: set[int] = frozenset()) -> TrialRecord:
     state, reason = _state(t, retried)
     a = t.user_attrs
-    values = dict(zip(objectives, t.values)) if state in ("complete", "duplicate") and t.values is not None \
+    values = dict(zip(objectives, t.values)) if state in (State.COMPLETE, State.DUPLICATE) and t.values is not None \
         and t.state == TrialState.COMPLETE and INFEASIBLE not in a else None
     duration = (t.datetime_complete - t.datetime_start).total_seconds() \
         if t.datetime_complete and t.datetime_start else None
@@ -146,11 +161,11 @@ class StudyView:
         if self.multi:
             if self.study is not None:
                 front = {t.number for t in self.study.best_trials if DUPLICATE_OF not in t.user_attrs}
-                chosen = [r for r in self.records if r.number in front and r.state == "complete"]
+                chosen = [r for r in self.records if r.number in front and r.state == State.COMPLETE]
             else:
                 chosen = pareto_front(self.records, self.objectives)
             return sorted(chosen, key=lambda r: -r.values["accuracy"])
-        return sorted((r for r in self.records if r.state == "complete"), key=lambda r: -r.values["accuracy"])
+        return sorted((r for r in self.records if r.state == State.COMPLETE), key=lambda r: -r.values["accuracy"])
 
 
 def view(study: optuna.Study) -> StudyView:
@@ -182,15 +197,30 @@ def _dominates(a: list[float], b: list[float]) -> bool:
 def pareto_front(records: list[TrialRecord], objectives: list[str]) -> list[TrialRecord]:
     """Complete (feasible, trained) trials that no other such trial dominates on every objective."""
     sign = [1.0 if OBJECTIVES[o][0] == "maximize" else -1.0 for o in objectives]
-    done = [r for r in records if r.state == "complete" and all(math.isfinite(r.values[o]) for o in objectives)]
+    done = [r for r in records if r.state == State.COMPLETE and all(math.isfinite(r.values[o]) for o in objectives)]
     keyed = [(r, [s * r.values[o] for s, o in zip(sign, objectives)]) for r in done]
     return [r for r, k in keyed if not any(_dominates(k2, k) for _, k2 in keyed)]
+
+
+def best_so_far(records: list[TrialRecord]) -> list[tuple[int, float]]:
+    """(trial number, best accuracy reached by then) at every trained trial from the first complete one on:
+    the optimisation history's line, for the report and the GUI alike. Only complete trials raise it: a
+    pruned trial's accuracy is its last intermediate value, not a final result."""
+    best: float | None = None
+    steps = []
+    for r in sorted((r for r in records if r.accuracy is not None and r.state in (State.COMPLETE, State.PRUNED)),
+                    key=lambda r: r.number):
+        if r.state == State.COMPLETE and (best is None or r.accuracy > best):
+            best = r.accuracy
+        if best is not None:
+            steps.append((r.number, best))
+    return steps
 
 
 def best_numbers(records: list[TrialRecord], objectives: list[str], k: int) -> set[int]:
     """The best ``k`` trials: the Pareto front first (several objectives), then by accuracy."""
     front = {r.number for r in pareto_front(records, objectives)} if len(objectives) > 1 else set()
-    ranked = sorted((r for r in records if r.state == "complete"),
+    ranked = sorted((r for r in records if r.state == State.COMPLETE),
                     key=lambda r: (r.number not in front, -r.values["accuracy"], r.number))
     return {r.number for r in ranked[:k]}
 
@@ -201,7 +231,7 @@ def keep_best_checkpoints(records: list[TrialRecord], objectives: list[str], k: 
     keep = best_numbers(records, objectives, k)
     removed = []
     for r in records:
-        if r.number in keep or r.state in ("running", "waiting") or not r.folder:
+        if r.number in keep or r.state in (State.RUNNING, State.WAITING) or not r.folder:
             continue
         files = [Path(r.folder) / name for name in CHECKPOINTS if (Path(r.folder) / name).exists()]
         for f in files:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analysis import Report, analyze, compare, svg
 from analysis.formats import count, md_table, nbytes
-from analysis.html import _page, _table
+from analysis.html import page, table
 from analysis.report_charts import overview_charts
 from arch import io
 from arch.search_space import parse_space
@@ -101,18 +101,18 @@ def html(view: StudyView, top: int = 5) -> str:
     imp = importances(view)
     title = f"Study {view.name}"
     head, rows = _best_rows(view, best)
-    body = [f"<h1>{escape(title)}</h1>", _table(["setting", "value"], [list(p) for p in _settings(view)]),
-            "<h2>Search space</h2>", _table(["parameter", "kind", "values"], _space_rows(view)),
+    body = [f"<h1>{escape(title)}</h1>", table(["setting", "value"], [list(p) for p in _settings(view)]),
+            "<h2>Search space</h2>", table(["parameter", "kind", "values"], _space_rows(view)),
             f"<h2>{'Pareto front' if view.multi else 'Best trials'}</h2>",
-            _table(head, rows, {1, 2, 3}) if rows else "<p>No trial has completed yet.</p>"]
+            table(head, rows, {1, 2, 3}) if rows else "<p>No trial has completed yet.</p>"]
     body += [f"<h2>{escape(name)}</h2><figure>{chart}</figure>" for name, chart in _charts(view, best, imp)]
     if reports:
         names = [""] + [f"trial {r.number}" for r in best if r.spec_text]
-        body += ["<h2>Analysis of the best trials</h2>", _table(names, compare.totals_rows(reports)),
-                 "<h3>Stages</h3>", _table(names, compare.stage_rows(reports))]
+        body += ["<h2>Analysis of the best trials</h2>", table(names, compare.totals_rows(reports)),
+                 "<h3>Stages</h3>", table(names, compare.stage_rows(reports))]
         body += [f"<figure>{chart}</figure>" for _, chart in overview_charts(reports)]
-    body += ["<h2>All trials</h2>", _table(TRIAL_HEAD, _trial_rows(view), {0, 2, 3, 4, 5, 6})]
-    return _page(title, body)
+    body += ["<h2>All trials</h2>", table(TRIAL_HEAD, _trial_rows(view), {0, 2, 3, 4, 5, 6})]
+    return page(title, body)
 
 
 def _data_uri(svg_text: str) -> str:

@@ -64,6 +64,25 @@ def mask(text: str, url: str | None = None) -> str:
     return _PASSWORD.sub(lambda m: f"{m.group('head')}***@" if m.group("pw") else m.group(0), text)
 
 
+def split_password(url: str) -> tuple[str, str]:
+    """(the URL without its password, the password or ''): the app keeps the password in a masked field."""
+    m = _PASSWORD.search(url)
+    if not m or not m.group("pw"):
+        return url, ""
+    return url[:m.start()] + m.group("head")[:-1] + url[m.end("pw"):], m.group("pw")
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` for its user (the URL as given when there is no password or no user)."""
+    if not password or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    user, at, host = rest.partition("@")
+    if not at or ":" in user:
+        return url
+    return f"{scheme}://{user}:{password}@{host}"
+
+
 def postgres_url(url: str) -> str:
     """A postgresql:// URL with an installed driver named: psycopg 3 (the ``postgres`` extra), else psycopg2."""
     scheme, rest = url.split("://", 1)

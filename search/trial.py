@@ -50,6 +50,7 @@ from search.attrs import (
 )
 from search.config import SearchConfig
 from search.pruning import BucketRule
+from search.records import State
 from search.sampling import suggest
 from search.storage import StorageUnavailable, transient
 
@@ -62,7 +63,7 @@ ADAMW_BYTES_PER_PARAM = 16  # fp32 weight + gradient + two AdamW moments
 class Outcome(Exception):
     """How a trial ends before (or instead of) completing normally."""
 
-    def __init__(self, state: str, reason: str, oom: bool = False,
+    def __init__(self, state: State, reason: str, oom: bool = False,
                  twin: optuna.trial.FrozenTrial | None = None) -> None:
         super().__init__(reason)
         self.state, self.reason, self.oom = state, reason, oom  # oom: ran, or would run, out of memory
@@ -88,7 +89,7 @@ def _check_twin(study: optuna.Study, trial: optuna.Trial, finished: bool = True)
     twin = find_twin(study, trial, finished)
     if twin is not None:
         how = "which is running: sampled again" if twin.state == TrialState.RUNNING else "its result reused"
-        raise Outcome("duplicate", f"same candidate as trial {twin.number}, {how}", twin=twin)
+        raise Outcome(State.DUPLICATE, f"same candidate as trial {twin.number}, {how}", twin=twin)
 
 
 def may_prune(epoch: int, epochs: int) -> bool:
@@ -173,7 +174,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> No
         _tell_outcome(study, trial, config, o, figures)
         return
     except KeyboardInterrupt:
-        _tell_outcome(study, trial, config, Outcome("interrupted", "interrupted: Ctrl-C"), figures)
+        _tell_outcome(study, trial, config, Outcome(State.INTERRUPTED, "interrupted: Ctrl-C"), figures)
         raise
     except optuna.exceptions.UpdateFinishedTrialError:
         return  # another process declared this trial lost (stale heartbeat) and already recorded it
@@ -181,12 +182,12 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> No
         raise  # nothing can be recorded: the trial stays RUNNING and is retried once the storage is back
     except Exception as e:  # an unexpected error in one candidate must not end the study
         if transient(e):  # the storage failed under the trial: an interruption, retried, not a failure
-            _tell_outcome(study, trial, config, Outcome("interrupted", f"interrupted: storage error: {e}"[:300]),
+            _tell_outcome(study, trial, config, Outcome(State.INTERRUPTED, f"interrupted: storage error: {e}"[:300]),
                           figures)
             return
         folder.mkdir(parents=True, exist_ok=True)
         io.write_text(folder / "error.txt", traceback.format_exc())
-        _tell_outcome(study, trial, config, Outcome("failed", f"{type(e).__name__}: {e}"), figures)
+        _tell_outcome(study, trial, config, Outcome(State.FAILED, f"{type(e).__name__}: {e}"), figures)
         return
     weights.upload(trial, folder, config.artifacts_folder)  # before tell: the artifact is recorded on the trial
     study.tell(trial, values)
@@ -194,18 +195,18 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> No
 
 def _tell_outcome(study: optuna.Study, trial: optuna.Trial, config: SearchConfig, o: Outcome,
                   figures: dict[str, float]) -> None:
-    if o.state == "duplicate":
+    if o.state == State.DUPLICATE:
         _tell_duplicate(study, trial, config, o.twin)
         return
-    if o.state == "interrupted":
+    if o.state == State.INTERRUPTED:
         liveness.interrupt(study, liveness.frozen(study, trial), o.reason)
         return
-    if o.state == "infeasible":
+    if o.state == State.INFEASIBLE:
         trial.set_user_attr(INFEASIBLE, o.reason)
         _set_constraints(trial, config, figures, o.oom)
         study.tell(trial, _values(config, 0.0, figures))
         return
-    if o.state == "pruned":
+    if o.state == State.PRUNED:
         _set_constraints(trial, config, figures, False)
         study.tell(trial, state=TrialState.PRUNED)
         return
@@ -240,7 +241,7 @@ def _run(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, folder: Pa
     try:
         spec, overrides = space.apply(config.spec, values)
     except SpecError as e:
-        raise Outcome("failed", f"invalid combination: {e}") from None
+        raise Outcome(State.FAILED, f"invalid combination: {e}") from None
     spec = dataclasses.replace(spec, name=f"{config.spec.name[:60]} trial {trial.number}")
     trial.set_user_attr(SPEC, dumps(spec))  # marks the candidate as fully sampled (see find_twin)
     _check_twin(study, trial)
@@ -249,7 +250,7 @@ def _run(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, folder: Pa
     try:
         train_cfg = _train_config(ctx, overrides)
     except ConvSmithError as e:
-        raise Outcome("failed", f"invalid training options: {e}") from None
+        raise Outcome(State.FAILED, f"invalid training options: {e}") from None
     _analyse(spec, train_cfg.batch_size, folder, figures)
     trial.set_user_attr(FIGURES, dict(figures))
     ctx.emit(("sampled", trial.number))
@@ -264,7 +265,7 @@ def _run(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, folder: Pa
         trial.set_user_attr(FIGURES, dict(figures))
         broken = _limit_violations(config, figures)
     if broken:
-        raise Outcome("infeasible", "; ".join(broken), oom=too_big)
+        raise Outcome(State.INFEASIBLE, "; ".join(broken), oom=too_big)
     return _train(study, trial, ctx, spec, train_cfg, folder, figures)
 
 
@@ -274,7 +275,7 @@ def _analyse(spec: Spec, batch: int, folder: Path, figures: dict[str, float]) ->
     try:
         rep = analyze(spec)
     except SpecError as e:
-        raise Outcome("failed", f"invalid combination: {e}") from None
+        raise Outcome(State.FAILED, f"invalid combination: {e}") from None
     t = rep.totals
     figures.update(params=t.params, macs=t.macs, memory=t.peak_activation_bytes_inference,
                    rf=min(rep.receptive_field.size),
@@ -326,7 +327,7 @@ def _train(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, spec: Sp
                     run.close()
                     trial.set_user_attr(TRAIN_SECONDS, rec.elapsed)
                     trial.set_user_attr(TRAIN_STATUS, "pruned")
-                    raise Outcome("pruned", f"pruned after epoch {rec.epoch} at {100 * rec.val_acc:.2f} %")
+                    raise Outcome(State.PRUNED, f"pruned after epoch {rec.epoch} at {100 * rec.val_acc:.2f} %")
             elif rec.kind == "done":
                 done = rec
     finally:
@@ -335,12 +336,12 @@ def _train(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext, spec: Sp
     trial.set_user_attr(TRAIN_SECONDS, done.elapsed)
     trial.set_user_attr(TRAIN_STATUS, done.status)
     if done.status == "cancelled":
-        raise Outcome("interrupted", "interrupted: the search was stopped")
+        raise Outcome(State.INTERRUPTED, "interrupted: the search was stopped")
     if done.status == "diverged":
-        raise Outcome("failed", f"diverged: {done.message}")
+        raise Outcome(State.FAILED, f"diverged: {done.message}")
     if done.status == "oom":
         trial.set_user_attr(OOM_BYTES, figures["train_bytes"])
-        raise Outcome("infeasible", done.message, oom=True)
+        raise Outcome(State.INFEASIBLE, done.message, oom=True)
     if done.final_val_acc is None:
-        raise Outcome("failed", f"training ended ({done.status}) before any evaluation")
+        raise Outcome(State.FAILED, f"training ended ({done.status}) before any evaluation")
     return _values(config, float(done.final_val_acc), figures)

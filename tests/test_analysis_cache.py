@@ -5,6 +5,7 @@ analysed whole, as an fx import is, instead of block by block)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import re
 from typing import Any
@@ -16,12 +17,13 @@ from hypothesis import strategies as st
 from analysis import analyze
 from analysis.formats import count, nbytes
 from analysis.lints import edited
-from arch.errors import SpecError
+from arch.errors import ConvSmithError, SpecError
 from arch.expand import build_graph, clear_cache, expand
 from arch.graph import Graph
+from arch.limits import MAX_EXPANDED_BLOCKS
 from arch.paths import with_value
 from arch.registry import family
-from arch.spec import Spec, dumps, parse_spec
+from arch.spec import BlockSpec, Spec, dumps, parse_spec
 from arch.templates import load_template
 from tests.spec_strategies import valid_specs, valid_value
 
@@ -98,6 +100,41 @@ def test_a_variant_re_expands_only_the_changed_block_and_equals_a_full_build(cas
     assert [str(p) for p in variant.problems] == [str(p) for p in full.problems]
 
 
+@FAST
+@given(edits())
+def test_an_expansion_from_the_previous_state_equals_a_full_one(case: tuple[Spec, Spec, int]) -> None:
+    """The designer expands each edit from the last state's expansion (blocks that are the same objects are
+    taken as they are): graph, problems and the whole analysis equal a cold build of the edited spec."""
+    spec, changed, _ = case
+    incremental = expand(changed, previous=expand(spec))
+    clear_cache()
+    full = expand(changed)
+    assert nodes_of(incremental.graph) == nodes_of(full.graph) and infos_of(incremental.graph) == infos_of(full.graph)
+    assert [str(p) for p in incremental.graph.problems] == [str(p) for p in full.graph.problems]
+    assert incremental.sizes == full.sizes
+    if not full.graph.problems:
+        assert analyze(changed, batch=2, expansion=incremental).to_json() == outcome(changed)
+
+
+def test_an_expansion_from_the_previous_state_still_checks_size_input_and_settings() -> None:
+    spec = load_template("resnet20")
+    base = expand(spec)
+    nested = BlockSpec("stage", {"repeat": 2, "unit": BlockSpec("stage", {"repeat": 64, "unit": BlockSpec(
+        "stage", {"repeat": 64, "unit": BlockSpec("activation", {})})})})  # 2 + 128 + 8,192 blocks: allowed
+    wide = dataclasses.replace(spec, body=[*spec.body[:-1], nested, spec.body[-1]])
+    wide_expansion = expand(wide, previous=base)
+    assert not wide_expansion.graph.problems and sum(wide_expansion.sizes) == expand(wide).sizes[-2] + sum(
+        base.sizes) and MAX_EXPANDED_BLOCKS < 8 * 64 * 64
+    huge = with_value(wide, f"body[{len(wide.body) - 2}].repeat", 8)  # only this block's size is counted again
+    assert "at most 20,000" in str(expand(huge, previous=wide_expansion).graph.problems[0])
+    smaller = dataclasses.replace(spec, input=(3, 16, 16))  # same block objects, another input: all expanded
+    assert nodes_of(expand(smaller, previous=base).graph) == nodes_of(build_graph(smaller))
+    classes = dataclasses.replace(spec, num_classes=7)  # another setting: the head's shape follows
+    assert expand(classes, previous=base).graph.nodes[-1].shape == (7,)
+    with pytest.raises(ConvSmithError, match="expansion passed to analyze"):
+        analyze(classes, expansion=base)
+
+
 def test_cached_nodes_and_infos_are_shared_and_read_only() -> None:
     spec = load_template("resnet18")
     clear_cache()
@@ -167,7 +204,7 @@ def test_counts_round_into_the_next_unit(n: int, counted: str, in_bytes: str) ->
 def test_a_field_as_a_cache_key_tells_ints_from_floats() -> None:
     """Reports print 5 and 5.0 differently, so cached fields must not serve one for the other."""
     from analysis.parts import exact
-    from analysis.receptive import Field
+    from analysis.receptive import UnitRF
 
-    whole, fractional = Field((5, 5), (2, 2), (1, 1)), Field((5.0, 5), (2, 2), (1, 1))
-    assert whole == fractional and exact(whole) != exact(fractional) and exact(whole) == exact(Field(*whole))
+    whole, fractional = UnitRF((5, 5), (2, 2), (1, 1)), UnitRF((5.0, 5), (2, 2), (1, 1))
+    assert whole == fractional and exact(whole) != exact(fractional) and exact(whole) == exact(UnitRF(*whole))

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import torch
 
-from arch.builder import FUNCTIONAL, build
+from arch.builder import build
 from arch.expand import build_graph, expand_spec
 from arch.graph import Graph, within
+from arch.op_table import MERGES
 from arch.registry import REGISTRY, families, family
 from arch.spec import FORMAT, Spec, parse_spec
 
@@ -31,7 +32,7 @@ def run_checked(model: torch.nn.Module, graph: Graph, x: torch.Tensor) -> torch.
     for b in graph.blocks:
         record(b.path, model.get_submodule(b.module), b.out_shape)
     for n in graph.nodes:
-        if n.op not in FUNCTIONAL and n.op != "input":
+        if n.op not in MERGES and n.op != "input":
             record(n.name, model.get_submodule(n.name), n.shape)
     try:
         with torch.no_grad():

@@ -57,7 +57,7 @@ def test_an_edit_signals_only_the_changed_rows_on_screen_and_every_row_shows_the
     assert not resets and changed and all(a >= on_screen.start and b < on_screen.stop for a, b in changed)
     fresh = analyze(hub.evaluation.spec)
     # rows off screen are fresh too (a layer after global pooling sees the whole input)
-    assert texts(view, RF) == ["whole" if r.rf_whole_input else hw(r.rf_size) for r in fresh.layers]
+    assert texts(view, RF) == ["global" if r.rf_whole_input else hw(r.rf_size) for r in fresh.layers]
     assert model.records == fresh.layers
 
     changed.clear()

@@ -152,6 +152,7 @@ def test_diagram_draws_paths_side_by_side_with_the_merge(qtbot, tmp_path) -> Non
 def test_rf_view_picks_layers_inside_paths(qtbot, tmp_path) -> None:
     window = _open(qtbot, tmp_path)
     rf = window.design.rf
+    window.design.docks["rf"].raise_()  # tabbed behind the inspector: updated once its tab is raised
     layers = [rf.layer.itemData(i) for i in range(rf.layer.count())]
     assert "body.1.paths.2.0.1.conv" in layers and "body.1.paths.1.1.paths.0.0.conv" in layers
     rf.set_layer("body.1.paths.1.1.paths.0.0.conv")
@@ -178,16 +179,44 @@ def test_file_open_takes_a_torch_model(qtbot, tmp_path) -> None:
                                                                                   1), 1))
     '''))
     window.dialogs.paths.append(str(source))
-    doc = window.open_file()
-    assert doc is not None
+    assert window.open_file() is None  # imported off the UI thread: the document opens when it is written
+    qtbot.waitUntil(lambda: window.document is not None and window.document.spec.body[0].block == "branch",
+                    timeout=30_000)
     spec = window.document.spec
-    assert spec.body[0].block == "branch" and spec.body[0].params["activation"] == "relu"
+    assert spec.body[0].params["activation"] == "relu" and window.document.dirty
     assert analyze(spec).totals.params == 3 * 4 * 9 + 4 + 3 * 4 + 4 + 4 * 2 + 2
     bad = tmp_path / "bad.py"
     bad.write_text("from torch import nn\nclass A(nn.Module):\n    pass\nclass B(nn.Module):\n    pass\n")
     window.dialogs.paths.append(str(bad))
     assert window.open_file() is None
+    qtbot.waitUntil(lambda: bool(window.dialogs.errors), timeout=30_000)
     assert "defines 2 nn.Module classes (A, B)" in window.dialogs.errors[-1][1]
+
+
+def test_opening_a_torch_model_shows_its_steps_and_can_be_cancelled(qtbot, tmp_path) -> None:
+    from PyQt6.QtWidgets import QProgressDialog, QPushButton
+
+    from arch.spec_import import STEPS
+    from gui.model_import import import_document
+
+    window = make_window(qtbot, tmp_path)
+    opened = len(window.workspace.documents)
+    seen: list[str] = []
+    job = import_document(window, "torchvision:resnet18")
+    job.progressed.connect(lambda p: seen.append(p.text))
+    qtbot.waitUntil(lambda: not job.running(), timeout=60_000)
+    qtbot.waitUntil(lambda: len(window.workspace.documents) == opened + 1, timeout=10_000)
+    assert window.document.spec.name and seen and set(seen) <= set(STEPS) and seen[-1] == STEPS[-1]
+    assert not window.findChildren(QProgressDialog) or not any(d.isVisible() for d in window.findChildren(
+        QProgressDialog))
+    job = import_document(window, "torchvision:resnet50")
+    dialog = next(d for d in window.findChildren(QProgressDialog) if "resnet50" in d.labelText())
+    dialog.findChild(QPushButton).click()  # Cancel, before the job can report (it shows after 0.3 s)
+    assert job.cancelled()
+    qtbot.waitUntil(lambda: not job.running(), timeout=60_000)
+    for _ in range(5):
+        qtbot.wait(20)
+    assert len(window.workspace.documents) == opened + 1 and not window.dialogs.errors  # nothing opened or said
 
 
 def test_subtree_run_equals_a_scan_of_the_graph() -> None:

@@ -377,6 +377,7 @@ def test_selection_is_shared_by_diagram_editor_and_table(qtbot, window) -> None:
 def test_receptive_field_rectangle_matches_the_analysis(qtbot, window) -> None:
     window.new_document("cifar_cnn")
     view = window.design.rf
+    window.design.docks["rf"].raise_()
     rep = window.hub.evaluation.report
     view.set_layer("body.4.conv")
     record = rep.layer("body.4.conv")
@@ -392,6 +393,21 @@ def test_receptive_field_rectangle_matches_the_analysis(qtbot, window) -> None:
     window.hub.select("body[7]")  # selecting a block shows its last spatial layer
     assert view.layer.currentData() == "body.7.pool"
     assert view.field_rect().width() == rep.layer("body.7.pool").rf_size[1]
+
+
+def test_receptive_field_view_waits_while_its_tab_is_hidden(qtbot, window) -> None:
+    window.new_document("cifar_cnn")
+    docks, view = window.design.docks, window.design.rf
+    docks["rf"].raise_()
+    before = [view.layer.itemText(i) for i in range(view.layer.count())]
+    docks["inspector"].raise_()
+    assert window.hub.apply(edits.set_field, "body[0].out", 24) is None
+    window.hub.select("body[7]")
+    assert [view.layer.itemText(i) for i in range(view.layer.count())] == before  # nothing drawn off screen
+    docks["rf"].raise_()
+    after = [view.layer.itemText(i) for i in range(view.layer.count())]
+    assert after != before and any("24x" in text for text in after)
+    assert view.layer.currentData() == "body.7.pool"  # the selection made while hidden is followed
 
 
 def test_lint_fix_is_one_click_and_one_undo_step(qtbot, window) -> None:

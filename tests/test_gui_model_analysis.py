@@ -7,10 +7,13 @@ from pathlib import Path
 
 from PyQt6.QtWidgets import QMenu
 
-from analysis.formats import LAYER_COLUMNS, NOT_COUNTED
+from analysis import columns
+from analysis.columns import NOT_COUNTED
 from gui.model_analysis import ReportView
 from tests.test_gui_designer import make_window
 from tests.test_onnx_import import odd_onnx
+
+CSV_KEYS = [c.key for c in columns.shown(columns.LAYER_COLUMNS, "csv")]  # what the window shows
 
 
 def _menu(window, title: str) -> QMenu:  # noqa: ANN001
@@ -33,9 +36,9 @@ def test_onnx_file_opens_read_only_with_lower_bounds(qtbot, tmp_path: Path, arti
     assert "read-only" in view.windowTitle() and window.dialogs.errors == []
     text = view.totals.text()
     assert "MACs ≥ 3,888" in text and "LOWER BOUNDS" in text and "onnx:CumSum" in text
-    assert view.table.columnCount() == len(LAYER_COLUMNS) and view.table.rowCount() == len(view.report.layers)
+    assert view.table.columnCount() == len(CSV_KEYS) and view.table.rowCount() == len(view.report.layers)
     last = view.table.rowCount() - 1
-    assert view.table.item(last, len(LAYER_COLUMNS) - 1).text() == NOT_COUNTED
+    assert view.table.item(last, len(CSV_KEYS) - 1).text() == NOT_COUNTED
     view.grab().save(str(artifacts / "gui_model_analysis_onnx.png"))
 
 
@@ -47,7 +50,7 @@ def test_torchvision_transformer_opens_read_only(qtbot, tmp_path: Path, artifact
     next(a for a in vision.actions() if a.text() == "vit_b_32").trigger()
     view = _wait_view(qtbot, window)
     assert "≥" not in view.totals.text() and "4,409,186,304" in view.totals.text()  # FlopCounterMode / 2
-    column = LAYER_COLUMNS.index("rf_size")
+    column = CSV_KEYS.index("rf_size")
     assert view.table.item(view.table.rowCount() - 1, column).text() == "global"
     view.grab().save(str(artifacts / "gui_model_analysis_vit.png"))
 

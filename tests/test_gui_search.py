@@ -221,5 +221,5 @@ def test_a_study_that_cannot_run_says_why(qtbot, tmp_path) -> None:
     tab.form.data.setText("synthetic:shapes?n=5")
     assert not tab.start()
     text = window.dialogs.errors[-1][1]
-    assert "max MACs: expected a number such as 300k" in text and "data:" in text and "n must be in" in text
+    assert "max_macs: expected a number such as 300k" in text and "data:" in text and "n must be in" in text
     assert tab.shown is None and not (tmp_path / "studies" / "x").exists()

@@ -86,7 +86,7 @@ def test_train_one_epoch_from_the_tab(qtbot, window) -> None:
     assert tab.learned.first.shape == v.first.image.shape == (v.first.rows * 4 + 1, v.first.cols * 4 + 1)
     assert np.allclose(v.first.image, filter_grid(model, "body.0.conv").image)
     assert "8 filters x 1 channels" in tab.learned.first.caption.text()
-    assert v.layer == "body.2.conv" and v.chosen.total == (16, 8) and (v.chosen.rows, v.chosen.cols) == (16, 8)
+    assert v.layer == "body.2.conv" and v.filters.total == (16, 8) and (v.filters.rows, v.filters.cols) == (16, 8)
     assert tab.learned.chosen.shape == (16 * 4 + 1, 8 * 4 + 1)
     # feature maps of the chosen layer, and its effective field beside the theoretical one (analysis)
     assert v.channels == 16 and v.features is not None and tab.learned.features.has_image()

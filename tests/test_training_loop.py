@@ -226,7 +226,7 @@ def test_bad_requests_fail_before_training(data) -> None:
         train(tiny_spec(channels=2), data, TrainConfig(**FAST))
     with pytest.raises(ConfigError, match="the model outputs \\(5,\\) per image but the data has 6 classes"):
         train(Faulty(1, "nan", classes=5), data, TrainConfig(**FAST))
-    with pytest.raises(ConfigError, match=r"lr: must be in \[1e-09, 100\] \(got 0\)"):
+    with pytest.raises(ConfigError, match=r"lr: must be in \[1e-09, 10\] \(got 0\)"):
         TrainConfig(lr=0).check()
     with pytest.raises(ConfigError, match="nesterov: needs optimizer sgd"):
         TrainConfig(nesterov=True).check()

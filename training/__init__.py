@@ -49,7 +49,7 @@ Training — a generator of records (``training.records``)::
   On CUDA, mixed precision (bf16, else fp16 with a GradScaler) and channels_last are on unless turned off;
   ``threads`` and ``deterministic`` are process-wide torch settings, restored when the generator ends.
 
-  ``evaluate(model, data, "val") -> Evaluation(loss, acc, n, confusion)``.
+  ``evaluate(model, data, "val") -> SplitMetrics(loss, acc, n, confusion)``.
 
 Checkpoints and runs::
 
@@ -65,6 +65,10 @@ Seeing what was learned (``training.visualize``; arrays, layers named like graph
     feature_maps(model, layer, image) -> (C, H, W); feature_grid(maps) -> tiled image
     effective_rf(model, layer, images) -> ERF(map, unit, out_hw, centroid, support)
     conv_layers(model) -> names
+
+Interpretation (``training.interpret``; ``convsmith inspect``): top-k patches, deconvnet / guided backprop,
+occlusion, Grad-CAM, activation maximisation, probabilities and misclassified images, per-epoch weight and
+gradient histograms (``histograms.json``, recorded unless ``TrainConfig(histograms=False)``).
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ _EXPORTS = {
     "load_data": "training.data", "Data": "training.data",
     "parse_source": "training.source", "DataSource": "training.source",
     "TrainConfig": "training.config",
-    "train": "training.loop", "evaluate": "training.loop", "Evaluation": "training.loop",
+    "train": "training.loop", "evaluate": "training.loop", "SplitMetrics": "training.loop",
     "StartRecord": "training.records", "StepRecord": "training.records", "EpochRecord": "training.records",
     "SnapshotRecord": "training.records", "DoneRecord": "training.records", "STATUSES": "training.records",
     "Checkpoint": "training.checkpoint", "load_checkpoint": "training.checkpoint",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arch.cli import SPEC_HELP
+from arch.dims import dims
 
 DATA_HELP = ("dataset string: synthetic:shapes?n=5000&size=32&channels=3, idx:PATH, mnist:ROOT, fashionmnist:ROOT, "
              "kmnist:ROOT, cifar10:ROOT, cifar100:ROOT, svhn:ROOT (download=1 to download), folder:PATH; "
@@ -30,15 +31,10 @@ def _positive(text: str) -> int:
 
 
 def _config(args: argparse.Namespace) -> Any:
+    from arch.options import given, options_of
     from training.config import TrainConfig
 
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch, optimizer=args.optimizer, lr=args.lr,
-                       momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
-                       schedule=args.schedule, warmup=args.warmup, label_smoothing=args.label_smoothing,
-                       grad_clip=args.grad_clip, time_budget=args.time_budget, seed=args.seed,
-                       deterministic=args.deterministic, device=args.device, threads=args.threads,
-                       amp=False if args.no_amp else None, channels_last=False if args.no_channels_last else None,
-                       crop=args.crop, flip=args.flip).check()
+    return TrainConfig(**given(args, options_of(TrainConfig))).check()
 
 
 def _default_out(name: str) -> Path:
@@ -61,12 +57,14 @@ class _Progress:
             return
         if rec.kind == "start":
             self.epochs = rec.epochs
-            shape = "x".join(map(str, rec.input_shape))
+            shape = dims(rec.input_shape)
             amp = f", amp {rec.amp}" if rec.amp else ""
             print(f"training {rec.params:,} parameters on {rec.device}{amp}: {rec.train_size} train / "
                   f"{rec.val_size} val images {shape}, {len(rec.classes)} classes", file=self.stream)
             for note in rec.adapted:
                 print(f"  adapted: {note}", file=self.stream)
+            for line in rec.setup_lines():
+                print(f"  {line}", file=self.stream)
         elif rec.kind == "step" and self.live:
             width = 24
             filled = round(rec.progress * width)
@@ -112,6 +110,8 @@ def _train(args: argparse.Namespace) -> int:
     spec = load_source(args.spec)
     device = pick_device(config.device)
     data = load_data(args.data, device, spec.input)
+    if args.preview_augment:
+        return _preview(args.preview_augment, data, config)
     out = Path(args.out) if args.out else _default_out(spec.name)
     cancel = threading.Event()
     progress = _Progress(sys.stderr, args.quiet)
@@ -152,6 +152,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(path: str, data: Any, config: Any) -> int:
+    """Write the augmentation preview (rows: images; columns: the original, then augmented versions)."""
+    from training.augment_preview import preview_grid
+    from training.images import save_png, to_image
+
+    save_png(path, to_image(preview_grid(data, config), min_side=512))
+    print(f"augmentation preview: {path}")
+    return 0
+
+
 def _filters(args: argparse.Namespace) -> int:
     import torch
 
@@ -159,9 +169,10 @@ def _filters(args: argparse.Namespace) -> int:
     from training.checkpoint import load_checkpoint
     from training.data import load_data
     from training.errors import ConfigError
-    from training.images import hot, save_png, to_image
+    from training.images import save_png, to_image
     from training.runs import load_history
-    from training.visualize import conv_layers, effective_rf, feature_grid, feature_maps, filter_grid
+    from training.snapshot import snapshot
+    from training.visualize import conv_layers
 
     ckpt = load_checkpoint(args.run_dir, args.checkpoint)
     model = ckpt.build()
@@ -169,14 +180,12 @@ def _filters(args: argparse.Namespace) -> int:
     if layer is None:
         raise ConfigError("the model has no conv layer; give --layer NAME")
     out = Path(args.out) if args.out else ckpt.path.parent
-    safe = layer.replace(".", "_")
-    written: dict[str, Any] = {"layer": layer}
-    grid = filter_grid(model, layer)
-    save_png(out / f"filters-{safe}.png", to_image(grid.image))
-    written["filters"] = str(out / f"filters-{safe}.png")
     source = args.data
     if source is None and Path(args.run_dir).is_dir():
         source = load_history(args.run_dir).config.get("data", {}).get("source")
+    if args.erf and not source:
+        raise ConfigError("--erf needs images: give --data DATASET")
+    xs = None
     if source:
         shape = tuple(ckpt.meta.get("input_shape") or ckpt.spec.input)  # type: ignore[union-attr]
         data = load_data(source, "cpu", shape)
@@ -191,17 +200,18 @@ def _filters(args: argparse.Namespace) -> int:
             if sum(len(p) for p in parts) >= need:
                 break
         xs = torch.cat(parts)
-        maps = feature_maps(model, layer, xs[args.index])
-        if maps.ndim == 3:
-            save_png(out / f"features-{safe}.png", to_image(feature_grid(maps)))
-            written["features"] = str(out / f"features-{safe}.png")
-        if args.erf:
-            erf = effective_rf(model, layer, xs[:args.erf_images])
-            save_png(out / f"erf-{safe}.png", to_image(hot(erf.map)))
-            written["erf"] = str(out / f"erf-{safe}.png")
-            written["erf_centroid"] = list(erf.centroid)
-    elif args.erf:
-        raise ConfigError("--erf needs images: give --data DATASET")
+    snap = snapshot(model, layer, xs, args.index, erf_images=args.erf_images if args.erf else 0)
+    if snap.filters is None or (args.erf and snap.erf is None):
+        raise ConfigError("; ".join(snap.problems) or f"layer {layer!r} is not a convolution; conv layers: "
+                          f"{', '.join(conv_layers(model))}")
+    safe = layer.replace(".", "_")
+    written: dict[str, Any] = {"layer": layer}
+    for key, image in (("filters", snap.filters.image), ("features", snap.features), ("erf", snap.erf_rgb)):
+        if image is not None:
+            save_png(out / f"{key}-{safe}.png", to_image(image))
+            written[key] = str(out / f"{key}-{safe}.png")
+    if snap.erf is not None:
+        written["erf_centroid"] = list(snap.erf.centroid)
     if args.json:
         print(json.dumps(written, indent=2))
     else:
@@ -212,47 +222,20 @@ def _filters(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from training.config import OPTIMIZERS, SCHEDULES, TrainConfig  # dataclasses only: --help stays instant
+    from arch.options import add_flags, options_of
+    from training.config import TrainConfig  # dataclasses only: --help stays instant
 
-    d = TrainConfig()
     p = sub.add_parser("train", help="train a spec on a dataset",
                        description="Train a network on a dataset with a live progress line; writes a run directory "
                                    "(spec, config, history CSV/JSON, curves.png, filters.png, final and best "
                                    "checkpoints). Ctrl-C stops after the current step and keeps everything.")
     p.add_argument("spec", help=SPEC_HELP)
     p.add_argument("--data", required=True, metavar="DATASET", help=DATA_HELP)
-    p.add_argument("--epochs", type=_positive, default=d.epochs, metavar="N",
-                   help=f"epochs to train (default {d.epochs})")
-    p.add_argument("--batch", type=_positive, default=d.batch_size, metavar="N",
-                   help=f"batch size (default {d.batch_size})")
-    p.add_argument("--lr", type=float, default=d.lr, metavar="X", help=f"peak learning rate (default {d.lr:g})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"optimizer (default {d.optimizer})")
-    p.add_argument("--momentum", type=float, default=d.momentum, metavar="X",
-                   help=f"SGD momentum (default {d.momentum:g})")
-    p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay, metavar="X",
-                   help=f"weight decay on weights, not biases or norms (default {d.weight_decay:g})")
-    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
-                   help=f"learning-rate schedule (default {d.schedule})")
-    p.add_argument("--warmup", type=float, metavar="F",
-                   help="fraction of training rising to --lr (default 0.25 for onecycle, 0 otherwise)")
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing, metavar="X",
-                   help=f"label smoothing (default {d.label_smoothing:g})")
-    p.add_argument("--grad-clip", type=float, metavar="X", help="clip the global gradient norm to X")
-    p.add_argument("--time-budget", type=float, metavar="S", help="stop training after S seconds, then evaluate")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help=f"seed of weights, shuffling and augmentation (default {d.seed})")
-    p.add_argument("--deterministic", action="store_true", help="use deterministic kernels only (slower on CUDA)")
-    p.add_argument("--device", default=d.device, help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
-    p.add_argument("--threads", type=_positive, metavar="N", help="CPU threads (default: torch's)")
-    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA (default: bf16/fp16 on)")
-    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format on CUDA")
-    p.add_argument("--crop", type=int, metavar="PX",
-                   help="random-crop padding in pixels (default: 1/8 of the side for natural images, 0 for digits)")
-    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
-                   help="random horizontal flips (default: on for natural images, off for digits)")
+    add_flags(p, options_of(TrainConfig))  # one flag per training option (arch/train_options.py)
     p.add_argument("--init-from", metavar="RUN|CKPT", help="start from the weights of a run directory or checkpoint")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory to create (default runs/NAME-TIMESTAMP)")
+    p.add_argument("--preview-augment", metavar="PNG", help="write the same training images augmented several "
+                   "times (first column: as they are) to this PNG and exit without training")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=_train)

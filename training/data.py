@@ -8,22 +8,22 @@ normalises whole batches on the device.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from arch.dims import dims
 from training.adaptation import shape_notes
 from training.augment import Normalizer, random_crop, random_flip
 from training.device import pick_device
 from training.errors import DataError
 from training.folder import FolderImages, FolderSplit, load_batches, probe, scan
-from training.source import DataSource, parse_source
+from training.source import KINDS, DataSource, parse_source
 
 Shape = tuple[int, int, int]
-MNIST_STATS = ((0.1307,), (0.3081,))  # the IDX format is MNIST's; its usual normalisation is the default
 STAT_SAMPLE = 512  # images decoded to estimate the normalisation of a streamed folder
 
 
@@ -105,7 +105,7 @@ class Data:
         return isinstance(self.train, FolderSplit)
 
     def describe(self) -> str:
-        shape = "x".join(map(str, self.input_shape))
+        shape = dims(self.input_shape)
         norm = ", ".join(f"{m:g}/{s:g}" for m, s in zip(self.mean, self.std))
         text = (f"{self.source}: {len(self.train)} train / {len(self.val)} val, {shape}, {self.num_classes} classes, "
                 f"normalised mean/std {norm}{', streamed from disk' if self.streamed else ''}")
@@ -121,11 +121,14 @@ class Data:
         return Normalizer(self.mean, self.std, device, channels_last)
 
     def batches(self, which: str, batch_size: int, normalize: Normalizer, shuffle: bool = False, seed: int = 0,
-                crop: int = 0, flip: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                crop: int = 0, flip: bool = False,
+                augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Normalised float batches of the ``train`` or ``val`` split on the data's device.
 
         Shuffling uses ``seed`` (the loop passes one per epoch); ``crop`` (padding in pixels) and ``flip``
-        draw from the same seeded device generator, so a seed fixes the whole epoch.
+        draw from the same seeded device generator, so a seed fixes the whole epoch; ``augment`` (uint8 batch,
+        generator -> uint8 batch, e.g. ``augment_policies.Augmenter``) runs after them.
         """
         if which not in ("train", "val"):
             raise ValueError(f"which must be 'train' or 'val', not {which!r}")
@@ -136,6 +139,8 @@ class Data:
                 x = random_crop(x, crop, g)
             if flip:
                 x = random_flip(x, g)
+            if augment is not None:
+                x = augment(x, g)
             yield normalize(x), y
 
     # ------------------------------------------------------------------------------------ derived sets
@@ -214,7 +219,25 @@ def _fraction_split(x: torch.Tensor, y: torch.Tensor, fraction: float, seed: int
     return TensorSplit(x[tr], y[tr]), TensorSplit(x[va], y[va])
 
 
-def _load_idx(src: DataSource) -> tuple[list[str], TensorSplit, TensorSplit]:
+Loaded = tuple[list[str], Split, Split, list[str]]  # classes, train, val, notes: what every kind's loader returns
+
+
+def load_synthetic(src: DataSource, _shape: Shape | None) -> Loaded:
+    from training.synthetic import SHAPES, shapes
+
+    x, y = shapes(src["n"], src["size"], src["channels"], src["classes"], src["noise"], src["seed"])
+    return list(SHAPES[:src["classes"]]), *_fraction_split(x, y, src["val"], src["seed"]), []
+
+
+def load_vision(src: DataSource, _shape: Shape | None) -> Loaded:
+    from training.vision import load_torchvision
+
+    classes, (tx, ty), test = load_torchvision(src)
+    train, val = (TensorSplit(tx, ty), TensorSplit(*test)) if test else _fraction_split(tx, ty, src["val"], src["seed"])
+    return classes, train, val, []
+
+
+def load_idx(src: DataSource, _shape: Shape | None) -> Loaded:
     from training.idx import find_pairs, read_pair
 
     pairs = find_pairs(Path(src.where).expanduser())
@@ -237,10 +260,10 @@ def _load_idx(src: DataSource) -> tuple[list[str], TensorSplit, TensorSplit]:
         x, y = read_pair(pick[0])
         train, val = _fraction_split(torch.from_numpy(x), torch.from_numpy(y), src["val"], src["seed"])
     k = int(max(train.y.max(), val.y.max())) + 1
-    return [str(i) for i in range(k)], train, val
+    return [str(i) for i in range(k)], train, val, []
 
 
-def _load_folder(src: DataSource, shape: Shape | None) -> tuple[list[str], Split, Split, list[str]]:
+def load_folder(src: DataSource, shape: Shape | None) -> Loaded:
     files, labels, classes = scan(Path(src.where).expanduser())
     native_c, sizes = probe(files)
     notes = []
@@ -279,29 +302,10 @@ def load_data(source: str | DataSource, device: torch.device | str = "auto", inp
     Raises :class:`DataError` naming what is wrong (the string, a file, a folder, a missing download).
     """
     src = source if isinstance(source, DataSource) else parse_source(source)
-    notes: list[str] = []
-    augment = False
-    stats = (src["mean"], src["std"]) if src["mean"] is not None else None
-    if src.kind == "synthetic":
-        from training.synthetic import SHAPES, shapes
-
-        x, y = shapes(src["n"], src["size"], src["channels"], src["classes"], src["noise"], src["seed"])
-        classes = list(SHAPES[:src["classes"]])
-        train, val = _fraction_split(x, y, src["val"], src["seed"])
-    elif src.kind == "idx":
-        classes, train, val = _load_idx(src)
-        stats = stats or MNIST_STATS
-    elif src.kind == "folder":
-        classes, train, val, notes = _load_folder(src, input_shape)
-        augment = True
-    else:
-        from training.vision import DATASETS, NATURAL, load_torchvision
-
-        classes, (tx, ty), test = load_torchvision(src)
-        train, val = (TensorSplit(tx, ty), TensorSplit(*test)) if test else _fraction_split(tx, ty, src["val"],
-                                                                                              src["seed"])
-        stats = stats or DATASETS[src.kind][2:]
-        augment = src.kind in NATURAL
+    kind = KINDS[src.kind]
+    classes, train, val, notes = kind.load()(src, input_shape)
+    stats = (src["mean"], src["std"]) if src["mean"] is not None else kind.stats
+    augment = kind.augment
     sample = train.images if isinstance(train, FolderSplit) else None
     c = sample.channels if sample else int(train.x.shape[1])
     hw = sample.size if sample else tuple(train.x.shape[2:])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from arch.errors import ConvSmithError
+from arch.options import ConfigError  # a training option out of range or impossible here
+
+__all__ = ["CheckpointError", "ConfigError", "DataError", "RunError"]
 
 
 class DataError(ConvSmithError):
@@ -11,10 +14,6 @@ class DataError(ConvSmithError):
 
 class CheckpointError(ConvSmithError):
     """A checkpoint that is missing, corrupt, unsafe or does not fit the model."""
-
-
-class ConfigError(ConvSmithError):
-    """A training option out of range or impossible on this machine (e.g. cuda without a GPU)."""
 
 
 class RunError(ConvSmithError):

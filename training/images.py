@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from analysis import svg
 from arch import io
 
 # "hot" colour map stops (value, RGB): black -> red -> yellow -> white, for effective-RF maps
@@ -40,18 +41,10 @@ def save_png(path: str | Path, img: Image.Image) -> None:
     io.write_bytes(path, buf.getvalue())
 
 
-def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / n
-    step = 10 ** math.floor(math.log10(raw))
-    step *= next(m for m in (1, 2, 2.5, 5, 10) if raw <= m * step)
-    return [v * step for v in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
-
-
 def line_chart(title: str, series: Sequence[tuple[str, Sequence[float], Sequence[float | None]]],
                size: tuple[int, int] = (480, 320), percent: bool = False) -> Image.Image:
-    """A small line chart: ``series`` of (label, xs, ys); None or non-finite ys are skipped."""
+    """A small line chart: ``series`` of (label, xs, ys); None or non-finite ys are skipped. Axes and ticks
+    are the reports' (``analysis.svg.fitted``): only the drawing is Pillow's."""
     w, h = size
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
@@ -62,22 +55,18 @@ def line_chart(title: str, series: Sequence[tuple[str, Sequence[float], Sequence
     if not pts:
         d.text((left, h // 2), "no data yet", fill="gray", font=font)
         return img
-    x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
-    y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
-    if x1 == x0:
-        x0, x1 = x0 - 1, x1 + 1
-    pad = (y1 - y0) * 0.05 or abs(y1) * 0.05 or 0.05
-    y0, y1 = y0 - pad, y1 + pad
+    xa = svg.fitted([p[0] for p in pts], left, right, pad=0.0)
+    ya = svg.fitted([p[1] for p in pts], bottom, top, pad=0.05)
 
     def at(x: float, y: float) -> tuple[float, float]:
-        return left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - y0) / (y1 - y0) * (bottom - top)
+        return xa(x), ya(y)
 
-    for v in _ticks(y0, y1):
-        _, py = at(x0, v)
+    for v in ya.ticks():
+        py = ya(v)
         d.line([(left, py), (right, py)], fill=(230, 230, 230))
         d.text((4, py - 6), f"{v * 100:.4g}%" if percent else f"{v:.4g}", fill="black", font=font)
-    for v in (t for t in _ticks(x0, x1) if float(t).is_integer()):  # epochs are whole numbers
-        px, _ = at(v, y0)
+    for v in (t for t in xa.ticks() if float(t).is_integer()):  # epochs are whole numbers
+        px = xa(v)
         d.line([(px, bottom), (px, bottom + 4)], fill="black")
         d.text((px - 6, bottom + 6), f"{v:g}", fill="black", font=font)
     d.rectangle([left, top, right, bottom], outline="black")

@@ -23,30 +23,42 @@ from torch import nn
 
 from arch.spec import Spec, dumps
 from training.adaptation import class_note
+from training.augment_policies import Augmenter, AugmentSettings
+from training.augment_preview import crop_and_flip
 from training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.data import Data
 from training.device import amp_dtype, free_memory, is_oom, pick_device, torch_settings
+from training.early_stop import Monitor
 from training.errors import ConfigError
+from training.interpret.histograms import HistogramRecorder
+from training.losses import loss_of, per_class_accuracy, topk_correct
 from training.optim import lr_factor, make_optimizer
+from training.pretrained import freeze, keep_frozen_eval, load_by_name, load_by_position, read_weights
 from training.records import DoneRecord, EpochRecord, Record, SnapshotRecord, StartRecord, StepRecord
 from training.runs import RunWriter
-from training.visualize import conv_layers, effective_rf, feature_maps, filter_grid, get_layer
+from training.snapshot import snapshot
+from training.tb_log import open_log
+from training.visualize import conv_layers, get_layer
 
 ERF_IMAGES = 16  # validation images averaged for a snapshot's effective receptive field
 
 
 @dataclass
-class Evaluation:
+class SplitMetrics:
+    """What ``evaluate`` measured on one data split: loss, accuracy, examples and confusion matrix."""
+
     loss: float
     acc: float
     n: int
     confusion: np.ndarray  # (classes, classes) int64: rows true class, columns predicted class
+    top5: float | None = None  # top-5 accuracy where there are more than 5 classes
 
 
 def evaluate(model: nn.Module, data: Data, which: str = "val", batch_size: int = 1024,
-             amp: torch.dtype | None = None, channels_last: bool = False) -> Evaluation:
-    """Mean cross-entropy (no label smoothing), top-1 accuracy and confusion matrix of a split, in eval mode.
+             amp: torch.dtype | None = None, channels_last: bool = False) -> SplitMetrics:
+    """Mean cross-entropy (no label smoothing), top-1 (and top-5 with more than 5 classes) accuracy and the
+    confusion matrix of a split, in eval mode.
 
     ``data`` must be on the model's device (``data.to(device)``)."""
     k = data.num_classes
@@ -54,6 +66,7 @@ def evaluate(model: nn.Module, data: Data, which: str = "val", batch_size: int =
     model.eval()
     loss = torch.zeros((), device=data.device)  # float32: MPS has no float64
     confusion = torch.zeros(k * k, dtype=torch.int64, device=data.device)
+    top5 = torch.zeros((), dtype=torch.int64, device=data.device)
     n = 0
     try:
         with torch.no_grad(), torch.autocast(data.device.type, dtype=amp or torch.float32, enabled=amp is not None):
@@ -61,11 +74,14 @@ def evaluate(model: nn.Module, data: Data, which: str = "val", batch_size: int =
                 out = model(x).float()
                 loss += F.cross_entropy(out, y, reduction="sum")
                 confusion += torch.bincount(y * k + out.argmax(1), minlength=k * k)
+                if k > 5:
+                    top5 += topk_correct(out, y, 5)
                 n += len(y)
     finally:
         model.train(was)
     conf = confusion.view(k, k).cpu().numpy()
-    return Evaluation(float(loss) / max(n, 1), float(np.trace(conf)) / max(n, 1), n, conf)
+    return SplitMetrics(float(loss) / max(n, 1), float(np.trace(conf)) / max(n, 1), n, conf,
+                        float(top5) / max(n, 1) if k > 5 else None)
 
 
 def _build(source: Spec | nn.Module, data: Data, seed: int) -> tuple[nn.Module, Spec | None, Data, list[str]]:
@@ -123,13 +139,29 @@ def train(source: Spec | nn.Module, data: Data, config: TrainConfig | None = Non
     channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     _check_output(model, data)
+    loaded: set[str] = set()  # tensors that came from elsewhere (their lr: config.pretrained_lr)
+    if config.pretrained:
+        state, where = read_weights(config.pretrained)
+        done = load_by_position(model, state, where)
+        loaded |= set(done.loaded)
+        notes += done.notes()
     init = None
     if init_from is not None:
         init = init_from if isinstance(init_from, Checkpoint) else load_checkpoint(init_from)
-        init.load_into(model)
+        if config.partial_init:
+            done = load_by_name(model, init.state_dict, str(init.path), partial=True)
+            loaded |= set(done.loaded)
+            notes += done.notes()
+        else:
+            init.load_into(model)
+            loaded |= set(init.state_dict)
+    frozen = freeze(model, config.freeze) if config.freeze else []
+    if config.monitor == "val_top5" and data.num_classes <= 5:
+        raise ConfigError(f"monitor: val_top5 needs more than 5 classes (the data has {data.num_classes})")
     if config.snapshot_every is not None:
         get_layer(model, config.snapshot_layer or next(iter(conv_layers(model)), ""))
-    return _Session(model, spec, data, config, device, amp, channels_last, notes, init, cancel).records(run_dir)
+    session = _Session(model, spec, data, config, device, amp, channels_last, notes, init, cancel, loaded, frozen)
+    return session.records(run_dir)
 
 
 class _Window:
@@ -167,13 +199,16 @@ class _Session:
 
     def __init__(self, model: nn.Module, spec: Spec | None, data: Data, config: TrainConfig, device: torch.device,
                  amp: torch.dtype | None, channels_last: bool, notes: list[str], init: Checkpoint | None,
-                 cancel: threading.Event | None) -> None:
+                 cancel: threading.Event | None, loaded: set[str] | None = None,
+                 frozen: list[str] | None = None) -> None:
         self.model, self.spec, self.data, self.cfg, self.device = model, spec, data, config, device
         self.amp, self.channels_last, self.notes, self.init, self.cancel = amp, channels_last, notes, init, cancel
-        self.crop = (max(1, round(data.input_shape[1] / 8)) if data.augment else 0) if config.crop is None \
-            else config.crop
-        self.flip = data.augment if config.flip is None else config.flip
-        self.optimizer = make_optimizer(model, config, device)
+        self.crop, self.flip = crop_and_flip(config, data)
+        self.frozen = frozen or []
+        settings = AugmentSettings.of(config)
+        self.augment = Augmenter(settings, config.seed) if settings != AugmentSettings() else None
+        self.monitor = Monitor(config.monitor, config.patience, config.min_delta)
+        self.optimizer = make_optimizer(model, config, device, loaded)
         self.resumed_optimizer = False
         if init is not None and init.optimizer is not None and init.optimizer_kind == config.optimizer:
             with contextlib.suppress(ValueError, KeyError, RuntimeError):  # another parameter layout: start afresh
@@ -193,7 +228,9 @@ class _Session:
         self.e_loss = self.e_correct = self.e_time = 0.0  # running sums of the current epoch
         self.e_n = 0
         self.writer: RunWriter | None = None
+        self.tb = None  # TensorBoard event files, when the package is installed
         self.checkpoints: dict[str, str] = {}
+        self.histograms = HistogramRecorder(model) if config.histograms else None  # saved with the run directory
 
     # ------------------------------------------------------------------------------------ helpers
     def progress(self, train_time: float) -> float:
@@ -220,13 +257,16 @@ class _Session:
         return StartRecord(str(self.device), str(self.amp).replace("torch.", "") if self.amp else None,
                            self.channels_last, sum(p.numel() for p in self.model.parameters()), len(self.data.train),
                            len(self.data.val), self.steps_per_epoch, self.cfg.epochs, self.data.input_shape,
-                           list(self.data.classes), self.crop, self.flip, [*self.notes, *restored], run_dir, self.model)
+                           list(self.data.classes), self.crop, self.flip, [*self.notes, *restored], run_dir, self.model,
+                           sum(p.numel() for p in self.model.parameters() if p.requires_grad) if self.frozen else None,
+                           self.augment.s.describe() if self.augment else "")
 
     def _snapshot(self, epoch: int) -> SnapshotRecord:
-        layer = self.cfg.snapshot_layer or conv_layers(self.model)[0]
         x, _ = next(self.data.batches("val", ERF_IMAGES, self.normalize))
-        return SnapshotRecord(self.step, epoch, layer, filter_grid(self.model, layer),
-                              feature_maps(self.model, layer, x[0]), effective_rf(self.model, layer, x))
+        snap = snapshot(self.model, self.cfg.snapshot_layer or None, x, step=self.step, epoch=epoch)
+        if snap.problems or snap.filters is None or snap.erf is None:
+            raise ConfigError(f"snapshot of {snap.layer}: " + ("; ".join(snap.problems) or "not a convolution"))
+        return SnapshotRecord(self.step, epoch, snap.layer, snap.filters, snap.maps, snap.erf)
 
     # --------------------------------------------------------------------------------- the run
     def records(self, run_dir: str | Path | None) -> Iterator[Record]:
@@ -238,6 +278,7 @@ class _Session:
                          "init_from": str(self.init.path) if self.init else None}
                 self.writer = RunWriter(run_dir, dumps(self.spec) if self.spec else None, cfg.to_dict(),
                                         self.data.summary(), extra)
+                self.tb = open_log(self.writer.path)
             self.t0 = time.perf_counter()
             start = self._start_record(str(run_dir) if run_dir is not None else None)
             status, message = "completed", ""
@@ -270,6 +311,8 @@ class _Session:
                           str(self.writer.path) if self.writer else None, self.model)
         if self.writer:
             self.writer.finish(done, dict(self.checkpoints))
+        if self.tb is not None:
+            self.tb.close()
         return done
 
     def _epochs(self) -> Iterator[Record]:
@@ -285,17 +328,21 @@ class _Session:
                 return "diverged", f"validation loss became {rec.val_loss} after epoch {epoch}"
             if stopped:
                 return stopped
+            if self.monitor.should_stop() and epoch < cfg.epochs:
+                return "early_stopped", self.monitor.reason()
         return "completed", ""
 
     def _train_epoch(self, epoch: int) -> Iterator[Record]:
         """One pass over the training split; returns None, or (status, message) when the run must stop."""
         cfg = self.cfg
         self.model.train()
+        keep_frozen_eval(self.model, self.frozen)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.e_loss, self.e_correct, self.e_n, self.e_time = 0.0, 0.0, 0, 0.0
         window = _Window(self.device)
         batches = self.data.batches("train", cfg.batch_size, self.normalize, shuffle=True,
-                                    seed=cfg.seed * 1_000_003 + epoch, crop=self.crop, flip=self.flip)
+                                    seed=cfg.seed * 1_000_003 + epoch, crop=self.crop, flip=self.flip,
+                                    augment=self.augment)
         stop = None
         for i, (x, y) in enumerate(batches, start=1):
             stop = self._stop_reason(window)
@@ -326,10 +373,13 @@ class _Session:
         cfg, opt = self.cfg, self.optimizer
         self.lr = cfg.lr * lr_factor(cfg.schedule, self.progress(self.train_time + window.running()), cfg.warmup)
         for group in opt.param_groups:
-            group["lr"] = self.lr
+            group["lr"] = self.lr * group.get("lr_scale", 1.0)
+        target = y
+        if self.augment is not None and self.augment.s.mixes:
+            x, target = self.augment.mix(x, y, self.data.num_classes)
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
             out = self.model(x)
-            loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+            loss = loss_of(cfg.loss, out, target, cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -362,6 +412,8 @@ class _Session:
         rec = StepRecord(epoch, self.step, loss_v, acc_v, self.lr, n / max(seconds, 1e-9), elapsed, progress, eta)
         if self.writer:
             self.writer.step(rec)
+        if self.tb is not None:
+            self.tb.step(rec)
         yield rec
         if self.cfg.snapshot_every is not None and time.perf_counter() - self.last_snapshot >= self.cfg.snapshot_every:
             yield self._snapshot(epoch)
@@ -374,17 +426,24 @@ class _Session:
         ev = evaluate(self.model, self.data, "val", self.cfg.eval_batch_size, self.amp, self.channels_last)
         eval_time = time.perf_counter() - t
         self.last_eval = (ev.acc, ev.loss)
-        is_best = self.best is None or ev.acc > self.best[0]
+        metric = {"val_acc": ev.acc, "val_loss": ev.loss, "val_top5": ev.top5}[self.cfg.monitor]
+        is_best = self.monitor.update(metric, epoch)  # best by the monitored metric (val_acc by default)
         if is_best:
             self.best = (ev.acc, epoch)
         if complete:
             self.epochs_done = epoch
         rec = EpochRecord(epoch, self.step, self.e_loss / max(self.e_n, 1), self.e_correct / max(self.e_n, 1),
                           ev.loss, ev.acc, self.lr, time.perf_counter() - self.t0, self.e_n / max(self.e_time, 1e-9),
-                          self.e_time, eval_time, self.best[0], is_best, ev.confusion.tolist(), complete)
+                          self.e_time, eval_time, self.best[0], is_best, ev.confusion.tolist(), complete, ev.top5,
+                          per_class_accuracy(ev.confusion))
         if self.writer:
             if is_best:
                 self._save("best", epoch)
             self._save("final", epoch)
+            if self.histograms is not None:
+                self.histograms.record(epoch)
+                self.histograms.save(self.writer.path)
             self.writer.epoch(rec, dict(self.checkpoints))
+        if self.tb is not None:
+            self.tb.epoch(rec, self.model, self.cfg.histograms)
         return rec

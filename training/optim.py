@@ -37,14 +37,18 @@ def lr_factor(schedule: str, progress: float, warmup: float | None = None) -> fl
     return 1.0
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW or SGD; weight decay only on weights with 2+ dimensions (not on biases or norm scales)."""
-    decay, no_decay = [], []
-    for p in model.parameters():
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device,
+                   pretrained: set[str] | None = None) -> torch.optim.Optimizer:
+    """AdamW or SGD; weight decay only on weights with 2+ dimensions (not on biases or norm scales). The
+    parameters named in ``pretrained`` get ``lr_scale`` = ``config.pretrained_lr`` (the loop multiplies it in)."""
+    scale = config.pretrained_lr if config.pretrained_lr is not None and pretrained else 1.0
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    for name, p in model.named_parameters():
         if p.requires_grad:
-            (decay if p.ndim > 1 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
+            groups.setdefault((p.ndim > 1, bool(pretrained) and name in pretrained), []).append(p)
+    param_groups = [{"params": ps, "weight_decay": config.weight_decay if decay else 0.0,
+                     "lr_scale": scale if loaded else 1.0} for (decay, loaded), ps in
+                    sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0][1]))]  # decay first, as before
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
-    return torch.optim.AdamW(groups, lr=config.lr, fused=True if device.type == "cuda" else None)
+        return torch.optim.SGD(param_groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    return torch.optim.AdamW(param_groups, lr=config.lr, fused=True if device.type == "cuda" else None)

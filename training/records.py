@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from training.visualize import ERF, FilterGrid
 
-STATUSES = ("completed", "cancelled", "diverged", "time_budget", "oom")
+STATUSES = ("completed", "early_stopped", "cancelled", "diverged", "time_budget", "oom")
 
 
 def json_safe(value: Any) -> Any:
@@ -62,7 +62,19 @@ class StartRecord(Record):
     adapted: list[str] = field(default_factory=list)
     run_dir: str | None = None
     model: nn.Module | None = None  # the live model (the GUI may draw its filters between records)
+    trainable: int | None = None   # parameters that train (the rest are frozen); None: all of them
+    augment: str = ""              # the rich augmentation on, in words ("rotate 15, erase 0.25")
     kind = "start"
+
+    def setup_lines(self) -> list[str]:
+        """What the run trains and how, beyond the adaptations: frozen parameters, augmentation (CLI, GUI log)."""
+        out = []
+        if self.trainable is not None:
+            out.append(f"trainable: {self.trainable:,} of {self.params:,} parameters "
+                       f"({self.params - self.trainable:,} frozen)")
+        if self.augment:
+            out.append(f"augmentation: {self.augment}")
+        return out
 
 
 @dataclass
@@ -98,6 +110,8 @@ class EpochRecord(Record):
     is_best: bool
     confusion: list[list[int]]  # rows: true class, columns: predicted class (validation set)
     complete: bool = True  # False: the epoch was cut short by the time budget, then evaluated
+    val_top5: float | None = None  # top-5 accuracy (None with 5 classes or fewer)
+    per_class_acc: list[float | None] = field(default_factory=list)  # recall per class (None: no such image)
     kind = "epoch"
 
 
@@ -134,4 +148,4 @@ class DoneRecord(Record):
 
     @property
     def ok(self) -> bool:
-        return self.status in ("completed", "time_budget")
+        return self.status in ("completed", "early_stopped", "time_budget")

@@ -9,6 +9,8 @@ Layout of a run directory (every file written atomically, so at any moment each 
     history.json   {"epochs": [...], "steps": [...]}: epoch rows and step records
     final.pt       the latest weights (rewritten after every epoch and when the run stops)
     best.pt        the weights with the best validation accuracy so far
+    histograms.json  per layer and epoch: weight and gradient histograms and norms (``training.interpret.histograms``)
+    inspect/       pictures and numbers of ``convsmith inspect`` and the app's Inspect area
 
 run.json is written last after each epoch, so its ``epochs`` always matches the history and checkpoints.
 """
@@ -28,7 +30,7 @@ from training.errors import RunError
 from training.records import DoneRecord, EpochRecord, StepRecord
 
 DEFAULT_ROOT = Path("runs")  # where the CLI and the GUI put run directories (relative to the working directory)
-EPOCH_COLUMNS = ("epoch", "step", "elapsed", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
+EPOCH_COLUMNS = ("epoch", "step", "elapsed", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5",
                  "best_val_acc", "images_per_s", "train_time", "eval_time", "complete")
 
 

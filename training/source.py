@@ -8,16 +8,15 @@ string raises :class:`DataError` naming the bad part.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from arch.fields import did_you_mean
 from training.errors import DataError
 
-TORCHVISION_KINDS = ("mnist", "fashionmnist", "kmnist", "cifar10", "cifar100", "svhn")
-KINDS = ("synthetic", "idx", *TORCHVISION_KINDS, "folder")
 GENERATORS = ("shapes",)
 EXAMPLES = "synthetic:shapes?n=5000&size=32&channels=3, idx:PATH, mnist:ROOT, cifar10:ROOT, folder:PATH"
 
@@ -100,17 +99,72 @@ _COMMON = (
     Option("mean", _stats, None, "normalisation mean, one value or one per channel (default: per dataset)"),
     Option("std", _stats, None, "normalisation std, one value or one per channel (default: per dataset)"),
 )
-OPTIONS: dict[str, tuple[Option, ...]] = {
-    "synthetic": (
+Stats = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """One kind of dataset string. Parsing, the app's dataset chooser, ``--help`` texts and ``load_data``
+    derive from these entries: adding a kind is one entry here plus its loader."""
+
+    name: str
+    title: str                   # the chooser's list of kinds
+    where: str                   # what follows the colon, said to the person ("a path to a folder", ...)
+    choices: tuple[str, ...]     # the only values WHERE may take (generators); empty: a path
+    options: tuple[Option, ...]  # besides the common ones (seed, mean, std)
+    loader: str                  # "module:function": (DataSource, input shape | None) -> (classes, train, val, notes)
+    test_split: bool = False     # has an official test split (val=test)
+    stats: Stats | None = None   # default normalisation (None: measured on the training split)
+    augment: bool = False        # random crop + flip suit it
+    torchvision: str = ""        # the torchvision.datasets class that reads it
+    files: str = ""              # where its files go under ROOT (said when they are missing)
+
+    @property
+    def all_options(self) -> tuple[Option, ...]:
+        return (*self.options, *_COMMON)
+
+    def defaults(self) -> dict[str, Any]:
+        """Every option at its default value."""
+        return {o.name: o.default for o in self.all_options}
+
+    def load(self) -> Callable[..., Any]:
+        """The loader, imported now: named by a string so that parsing (every keystroke) never imports torch."""
+        module, _, name = self.loader.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+def _torchvision(name: str, cls: str, files: str, stats: Stats, augment: bool = False) -> DatasetKind:
+    return DatasetKind(name, f"torchvision {name} (dataset root)", "a path to the dataset root folder", (), (
+        Option("val", _val, "test", "'test' (the official test split) or a fraction of the training split"),
+        Option("download", _bool, False, "download into ROOT when the files are missing"),
+    ), "training.data:load_vision", True, stats, augment, cls, files)
+
+
+_MNIST_FILES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
+KINDS: dict[str, DatasetKind] = {k.name: k for k in (
+    DatasetKind("synthetic", "Synthetic shapes (no files)", "a generator name", GENERATORS, (
         Option("n", _number(int, 10, 1_000_000), 5000, "number of images (train + validation)"),
         Option("size", _number(int, 8, 512), 32, "image side in pixels"),
         Option("channels", _number(int, 1, 16), 3, "channels (1 gray, 3 colour)"),
         Option("classes", _number(int, 2, 6), 6, "number of shape classes"),
         Option("noise", _number(float, 0.0, 1.0), 0.1, "std of the pixel noise (image range 0..1)"),
         Option("val", _val, 0.2, "validation fraction"),
-    ),
-    "idx": (Option("val", _val, 0.2, "validation fraction, or 'test' when the folder has a t10k/test pair"),),
-    "folder": (
+    ), "training.data:load_synthetic"),
+    DatasetKind("idx", "IDX folder (MNIST-format files)", "a path to a folder", (), (
+        Option("val", _val, 0.2, "validation fraction, or 'test' when the folder has a t10k/test pair"),
+    ), "training.data:load_idx", True, ((0.1307,), (0.3081,))),  # the IDX format is MNIST's: its normalisation
+    _torchvision("mnist", "MNIST", f"ROOT/MNIST/raw/ ({_MNIST_FILES}, unpacked)", ((0.1307,), (0.3081,))),
+    _torchvision("fashionmnist", "FashionMNIST", f"ROOT/FashionMNIST/raw/ ({_MNIST_FILES}, unpacked)",
+                 ((0.2860,), (0.3530,))),
+    _torchvision("kmnist", "KMNIST", f"ROOT/KMNIST/raw/ ({_MNIST_FILES}, unpacked)", ((0.1918,), (0.3483,))),
+    _torchvision("cifar10", "CIFAR10", "ROOT/cifar-10-batches-py/ (cifar-10-python.tar.gz unpacked in ROOT)",
+                 ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)), augment=True),
+    _torchvision("cifar100", "CIFAR100", "ROOT/cifar-100-python/ (cifar-100-python.tar.gz unpacked in ROOT)",
+                 ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)), augment=True),
+    # crop + flip suit natural images only: digits and house numbers are not mirror-symmetric
+    _torchvision("svhn", "SVHN", "ROOT/train_32x32.mat and ROOT/test_32x32.mat",
+                 ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970))),
+    DatasetKind("folder", "Image folder (one sub-folder per class)", "a path to a folder", (), (
         Option("size", _size, None, "resize every image to N or HxW (default: the spec's input size)"),
         Option("channels", _choice("1", "3"), None, "1 grayscale or 3 RGB (default: from the images)"),
         Option("val", _val, 0.2, "validation fraction"),
@@ -118,13 +172,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
                "auto: only when the decoded set exceeds max_gb"),
         Option("max_gb", _number(float, 0.01, 1024.0), 2.0, "largest decoded dataset kept in memory (GiB)"),
         Option("workers", _number(int, 0, 64), 2, "DataLoader worker processes when streaming"),
-    ),
-}
-for _kind in TORCHVISION_KINDS:
-    OPTIONS[_kind] = (
-        Option("val", _val, "test", "'test' (the official test split) or a fraction of the training split"),
-        Option("download", _bool, False, "download into ROOT when the files are missing"),
-    )
+    ), "training.data:load_folder", augment=True),
+)}
 
 
 @dataclass(frozen=True)
@@ -145,7 +194,7 @@ class DataSource:
 
 def options_help(kind: str) -> list[tuple[str, str]]:
     """(name, doc) of every option a kind takes: the GUI's hint and the CLI's --help text."""
-    return [(o.name, o.doc) for o in (*OPTIONS[kind], *_COMMON)]
+    return [(o.name, o.doc) for o in KINDS[kind].all_options]
 
 
 def parse_source(text: str) -> DataSource:
@@ -159,39 +208,37 @@ def parse_source(text: str) -> DataSource:
     if not colon:
         raise DataError(f"dataset {text!r}: expected KIND:WHERE (kinds: {', '.join(KINDS)}; e.g. {EXAMPLES})")
     if kind not in KINDS:
-        raise DataError(f"dataset {text!r}: unknown kind {kind!r}{did_you_mean(kind, KINDS)}; "
+        raise DataError(f"dataset {text!r}: unknown kind {kind!r}{did_you_mean(kind, list(KINDS))}; "
                         f"kinds: {', '.join(KINDS)}")
     where = unquote(where.strip())
+    spec = KINDS[kind]
     if not where:
-        what = "a generator name (shapes)" if kind == "synthetic" else "a path"
-        raise DataError(f"dataset {text!r}: {kind}: needs {what} after the colon")
-    if kind == "synthetic" and where not in GENERATORS:
-        raise DataError(f"dataset {text!r}: unknown synthetic generator {where!r}{did_you_mean(where, GENERATORS)}; "
-                        f"generators: {', '.join(GENERATORS)}")
-    known = {o.name: o for o in (*OPTIONS[kind], *_COMMON)}
-    values = {name: o.default for name, o in known.items()}
+        raise DataError(f"dataset {text!r}: {kind}: needs {spec.where}"
+                        + (f" ({', '.join(spec.choices)})" if spec.choices else "") + " after the colon")
+    if spec.choices and where not in spec.choices:
+        raise DataError(f"dataset {text!r}: unknown {kind} generator {where!r}{did_you_mean(where, spec.choices)}; "
+                        f"generators: {', '.join(spec.choices)}")
+    known = {o.name: o for o in spec.all_options}
+    values = spec.defaults()
     seen: set[str] = set()
-    for part in query.split("&") if sep else []:
-        if not part:
-            continue
-        key, eq, raw = part.partition("=")
+    for key, raw in parse_qsl(query, keep_blank_values=True):
         key = key.strip()
-        if not eq:
-            raise DataError(f"dataset {text!r}: option {key!r} needs a value (key=value)")
         if key not in known:
             raise DataError(f"dataset {text!r}: unknown option {key!r} for {kind}{did_you_mean(key, list(known))}; "
                             f"options: {', '.join(known)}")
+        if not raw.strip():
+            raise DataError(f"dataset {text!r}: option {key!r} needs a value (key=value)")
         if key in seen:
             raise DataError(f"dataset {text!r}: option {key!r} given twice")
         seen.add(key)
         try:
-            values[key] = known[key].parse(unquote(raw.strip()))
+            values[key] = known[key].parse(raw.strip())
         except ValueError as e:
             raise DataError(f"dataset {text!r}: {key} {e}") from None
     if (values["mean"] is None) != (values["std"] is None):
         raise DataError(f"dataset {text!r}: give mean and std together")
     if values["std"] is not None and min(values["std"]) <= 0:
         raise DataError(f"dataset {text!r}: std must be positive")
-    if values["val"] == "test" and kind in ("synthetic", "folder"):
+    if values["val"] == "test" and not spec.test_split:
         raise DataError(f"dataset {text!r}: {kind} has no official test split; give val as a fraction")
     return DataSource(kind, where, values, text)

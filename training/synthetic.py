@@ -4,11 +4,15 @@ Every image is drawn from a seeded CPU generator, vectorised over chunks of imag
 the same bytes on every machine). A light shape of random hue on a dark background varies in position,
 size and rotation, over a background gradient and pixel noise, with a distracting blob in half the
 images: a small CNN learns it well above chance in one epoch but does not reach 100 % (a test checks).
+``shapes(..., layout=True)`` also says where each image's shape and blob are (the interpretation witnesses
+check that Grad-CAM and occlusion look at the shape, not the blob); asking for it draws the same bytes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -43,7 +47,34 @@ def _colours(g: torch.Generator, b: int, c: int) -> tuple[torch.Tensor, torch.Te
     return bg, fg
 
 
-def _chunk(g: torch.Generator, labels: torch.Tensor, size: int, channels: int, noise: float) -> torch.Tensor:
+@dataclass
+class Layout:
+    """Where things are in each image, in pixels: boxes (N, 4) int64 rows (top, bottom, left, right),
+    inclusive, of every pixel the shape (or the blob) covers; ``blob`` (N,) bool: whether it has one."""
+
+    box: torch.Tensor
+    blob: torch.Tensor
+    blob_box: torch.Tensor  # (-1, -1, -1, -1) where there is no blob
+
+    def __getitem__(self, index: torch.Tensor) -> Layout:
+        return Layout(self.box[index], self.blob[index], self.blob_box[index])
+
+
+def _boxes(alpha: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) coverage -> (B, 4) inclusive boxes of its non-zero pixels ((-1,)*4 when empty)."""
+    rows, cols = alpha[:, 0].amax(2) > 0, alpha[:, 0].amax(1) > 0
+    idx_r, idx_c = torch.arange(rows.shape[1]), torch.arange(cols.shape[1])
+    big = 1 << 30
+    top = torch.where(rows, idx_r, big).amin(1)
+    bottom = torch.where(rows, idx_r, -1).amax(1)
+    left = torch.where(cols, idx_c, big).amin(1)
+    right = torch.where(cols, idx_c, -1).amax(1)
+    out = torch.stack([top, bottom, left, right], 1)
+    return torch.where(rows.any(1, keepdim=True), out, torch.full_like(out, -1))
+
+
+def _chunk(g: torch.Generator, labels: torch.Tensor, size: int, channels: int,
+           noise: float) -> tuple[torch.Tensor, Layout]:
     b = len(labels)
     s = float(size)
     r = s * (0.14 + 0.24 * torch.rand(b, generator=g))
@@ -71,17 +102,23 @@ def _chunk(g: torch.Generator, labels: torch.Tensor, size: int, channels: int, n
     blob_alpha = ((0.5 - (blob_d - br.view(-1, 1, 1))).clamp(0, 1) * on).unsqueeze(1)
     img = img + blob_alpha * (torch.rand(b, channels, 1, 1, generator=g) - img)
     img = img + noise * torch.randn(img.shape, generator=g)
-    return (img.clamp(0, 1) * 255).round().to(torch.uint8)
+    layout = Layout(_boxes(alpha), on.view(-1) > 0, _boxes(blob_alpha))
+    return (img.clamp(0, 1) * 255).round().to(torch.uint8), layout
 
 
 def shapes(n: int, size: int = 32, channels: int = 3, classes: int = 6, noise: float = 0.1,
-           seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` images uint8 (N, C, size, size) and balanced labels int64 (N,) of the first ``classes`` shapes."""
+           seed: int = 0, layout: bool = False) -> Any:
+    """``n`` images uint8 (N, C, size, size) and balanced labels int64 (N,) of the first ``classes`` shapes;
+    with ``layout``, also their :class:`Layout` (the images are the same either way)."""
     g = torch.Generator().manual_seed(seed)
     labels = (torch.arange(n) % classes)[torch.randperm(n, generator=g)]
     per_chunk = max(1, (1 << 21) // (size * size))
     images = torch.empty(n, channels, size, size, dtype=torch.uint8)
+    layouts = []
     for start in range(0, n, per_chunk):
         part = labels[start:start + per_chunk]
-        images[start:start + len(part)] = _chunk(g, part, size, channels, noise)
-    return images, labels
+        images[start:start + len(part)], where = _chunk(g, part, size, channels, noise)
+        layouts.append(where)
+    if not layout:
+        return images, labels
+    return images, labels, Layout(*(torch.cat([getattr(w, f) for w in layouts]) for f in ("box", "blob", "blob_box")))

@@ -1,4 +1,4 @@
-"""torchvision's datasets (MNIST, FashionMNIST, KMNIST, CIFAR-10/100, SVHN) from a local root.
+"""torchvision's datasets (the kinds of ``training.source.KINDS`` that name a torchvision class) from a local root.
 
 Nothing is downloaded unless the dataset string asks (``?download=1``); a missing dataset gives an error
 that says which files to put where. Arrays are taken from the dataset objects whole (no per-sample reads).
@@ -13,28 +13,13 @@ import numpy as np
 import torch
 
 from training.errors import DataError
-from training.source import DataSource
-
-_MNIST_FILES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
-# kind -> (torchvision class, where its files go under ROOT, per-channel mean, std of the training split)
-DATASETS: dict[str, tuple[str, str, tuple[float, ...], tuple[float, ...]]] = {
-    "mnist": ("MNIST", f"ROOT/MNIST/raw/ ({_MNIST_FILES}, unpacked)", (0.1307,), (0.3081,)),
-    "fashionmnist": ("FashionMNIST", f"ROOT/FashionMNIST/raw/ ({_MNIST_FILES}, unpacked)", (0.2860,), (0.3530,)),
-    "kmnist": ("KMNIST", f"ROOT/KMNIST/raw/ ({_MNIST_FILES}, unpacked)", (0.1918,), (0.3483,)),
-    "cifar10": ("CIFAR10", "ROOT/cifar-10-batches-py/ (cifar-10-python.tar.gz unpacked in ROOT)",
-                (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ("CIFAR100", "ROOT/cifar-100-python/ (cifar-100-python.tar.gz unpacked in ROOT)",
-                 (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "svhn": ("SVHN", "ROOT/train_32x32.mat and ROOT/test_32x32.mat", (0.4377, 0.4438, 0.4728),
-             (0.1980, 0.2010, 0.1970)),
-}
-NATURAL = ("cifar10", "cifar100")  # crop + flip suit them; digits and SVHN are not mirror-symmetric
+from training.source import KINDS, DataSource
 
 
 def _open(src: DataSource, root: Path, train: bool):  # noqa: ANN202 - a torchvision dataset object
     import torchvision.datasets as tvd
 
-    cls_name, where, _, _ = DATASETS[src.kind]
+    cls_name, where = KINDS[src.kind].torchvision, KINDS[src.kind].files
     cls = getattr(tvd, cls_name)
     try:
         if src.kind == "svhn":
@@ -76,7 +61,7 @@ def load_torchvision(src: DataSource) -> tuple[list[str], tuple[torch.Tensor, to
     """Class names, the training arrays, and the official test arrays when ``val=test``."""
     root = Path(src.where).expanduser()
     if not root.exists() and not src["download"]:
-        _, where, _, _ = DATASETS[src.kind]
+        where = KINDS[src.kind].files
         raise DataError(f"{src}: no folder {root}; put the files at {where.replace('ROOT', str(root))}, "
                         "or add ?download=1 to download them")
     train = _open(src, root, True)

@@ -8,12 +8,16 @@ Paths expand in order, each under ``MODULE.paths.P.J`` (``body.3.paths.1.0.conv`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field
 from arch.graph import Port, fmt_shape
 from arch.registry import REGISTRY, BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+
 
 MERGES = ("add", "concat", "mul", "max")
 
@@ -91,7 +95,7 @@ class Branch(BlockFamily):
                         if x and x != "none")
         return f"branch {cfg.merge} of {len(cfg.paths)}: " + " | ".join(map(path_text, cfg.paths)) + after
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         from arch.expand import ShapeIssue
         from arch.paths import in_module, in_path
 

@@ -5,10 +5,14 @@ branch path (inside a residual branch: ``{"block": "branch", "paths": [[..., {"b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch.fields import Field
 from arch.registry import BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -29,6 +33,6 @@ class CBAM(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"CBAM 1/{1 / cfg.ratio:g}, {cfg.kernel}x{cfg.kernel}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         e.need_spatial(x, "CBAM")
         return e.cbam(x, "", max(1, int(x.channels * cfg.ratio)), cfg.kernel)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, by, kxk, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 def conv_fields(kernel: int = 3) -> tuple[Field, ...]:
@@ -65,6 +69,6 @@ class Conv(BlockFamily):
             extra += f" g{cfg.groups}"
         return f"conv {kxk(cfg.kernel)}/{by(cfg.stride)}{extra}, {cfg.out}{suffix(cfg)}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.conv_unit(x, "", cfg.out, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, cfg.groups,
                            cfg.norm, cfg.activation, bias=cfg.bias, padding_mode=cfg.padding_mode)  # None: auto

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field
 from arch.registry import BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -25,7 +29,7 @@ class Linear(BlockFamily):
         act = f", {cfg.activation}" if cfg.activation != "none" else ""
         return f"linear {cfg.out}{act}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.act(e.linear(x, "fc", cfg.out, cfg.bias), "act", cfg.activation)
 
 
@@ -44,5 +48,5 @@ class Classifier(BlockFamily):
         drop = f"dropout {cfg.dropout:g}, " if cfg.dropout else ""
         return f"classifier {drop}-> classes"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.linear(e.dropout(x, "drop", cfg.dropout), "fc", e.ctx.num_classes, cfg.bias)

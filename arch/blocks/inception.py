@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, kxk, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 def _width(name: str, default: int, doc: str) -> Field:
@@ -47,7 +51,7 @@ class Inception(BlockFamily):
         return (f"inception {cfg.c1} | {cfg.c3r}>{cfg.c3} | {cfg.c5r}>{kxk(cfg.kernel5)} {cfg.c5} | "
                 f"pool>{cfg.pool_proj} = {total}")
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         unit = dict(norm=cfg.norm, activation=cfg.activation)
         b1 = e.conv_unit(x, "branch1", cfg.c1, 1, **unit)
         b2 = e.conv_unit(e.conv_unit(x, "branch2.reduce", cfg.c3r, 1, **unit), "branch2", cfg.c3, 3, **unit)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, kxk, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -35,7 +39,7 @@ class InvertedResidual(BlockFamily):
         se = f", {cfg.attention} {cfg.se_ratio:g}" if cfg.se_ratio > 0 else ""
         return f"inverted residual x{cfg.expand:g} {kxk(cfg.kernel)}/{cfg.stride}, {cfg.out}{se}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         cin, act = x.channels, cfg.activation
         hidden = int(round(cin * cfg.expand))
         y = x

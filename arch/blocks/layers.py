@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field
 from arch.registry import BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -20,7 +24,7 @@ class BatchNorm(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return "batch norm"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.bn(x, "bn")
 
 
@@ -35,7 +39,7 @@ class Activation(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return cfg.fn
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.act(x, "act", cfg.fn)
 
 
@@ -50,7 +54,7 @@ class Dropout(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"dropout {cfg.p:g}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.dropout(x, "drop", cfg.p)
 
 
@@ -65,5 +69,5 @@ class Flatten(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return "flatten"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.flatten(x, "flatten")

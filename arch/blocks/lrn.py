@@ -3,10 +3,14 @@ of its `size` neighbouring channels) ** beta, as torch.nn.LocalResponseNorm comp
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch.fields import Field
 from arch.registry import BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -27,5 +31,5 @@ class LocalResponseNorm(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"local response norm {cfg.size}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.lrn(x, "lrn", cfg.size, cfg.alpha, cfg.beta, cfg.k)

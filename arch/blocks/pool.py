@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, by, kxk, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -39,7 +43,7 @@ class Pool(BlockFamily):
         mode = f"{cfg.n}-max" if cfg.mode == "nmax" else cfg.mode
         return f"{mode} pool {kxk(cfg.kernel)}/{by(stride)}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.pool(x, "pool", cfg.mode, cfg.kernel, cfg.stride, cfg.padding, cfg.ceil_mode, cfg.n)
 
 
@@ -54,7 +58,7 @@ class GlobalPool(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"global {cfg.mode} pool"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.adaptive_pool(x, "pool", cfg.mode, 1)
 
 
@@ -72,5 +76,5 @@ class AdaptivePool(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"adaptive {cfg.mode} pool {kxk(cfg.size)}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         return e.adaptive_pool(x, "pool", cfg.mode, cfg.size)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field, as_pair
 from arch.registry import BlockFamily, by, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -53,7 +57,7 @@ class Residual(BlockFamily):
             return False
         return cfg.shortcut == "projection" or as_pair(cfg.stride) != (1, 1) or in_channels != cfg.out
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         act = cfg.activation
         if cfg.kind == "basic":
             y = e.act(e.bn(e.conv(x, "conv1", cfg.out, 3, cfg.stride, groups=cfg.groups), "bn1"), "act1", act)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.fields import Field
 from arch.registry import BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -25,6 +29,6 @@ class SqueezeExcitation(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"squeeze-excitation {cfg.ratio:g}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         e.need_spatial(x, "squeeze-excitation")
         return e.se(x, "", max(1, int(x.channels * cfg.ratio)), cfg.activation, cfg.gate)

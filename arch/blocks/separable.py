@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch import fields as F
 from arch.blocks.conv import check_same, conv_fields, suffix
 from arch.fields import Field
 from arch.registry import BlockFamily, by, kxk, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 @register
@@ -28,7 +32,7 @@ class Separable(BlockFamily):
     def summary(self, cfg: Any) -> str:
         return f"separable {kxk(cfg.kernel)}/{by(cfg.stride)}, {cfg.out}{suffix(cfg)}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
         y = e.conv_unit(x, "dw", x.channels * cfg.multiplier, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation,
                         groups=x.channels, norm=cfg.norm, activation=cfg.activation,
                         padding_mode=cfg.padding_mode)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch.fields import Field
 from arch.registry import REGISTRY, BlockFamily, register
+
+if TYPE_CHECKING:
+    from arch.expand import Emitter
+    from arch.graph import Port
 
 
 def repeats(n: int, depth_mult: float) -> int:
@@ -44,8 +48,10 @@ class Stage(BlockFamily):
         first = ", first " + ", ".join(f"{k}={v}" for k, v in cfg.first.items()) if cfg.first else ""
         return f"stage x{cfg.repeat}: {unit.summary(unit.resolve(cfg.unit.params))}{first}"
 
-    def expand(self, e, cfg, x):
+    def expand(self, e: Emitter, cfg: Any, x: Port) -> Port:
+        from arch.paths import item
+
         path, module = e.scope.path, e.scope.module
         for i, unit in enumerate(self.units(cfg, e.ctx.depth_mult)):
-            x = e.block(unit, x, f"{path}[{i}]", f"{module}.{i}")
+            x = e.block(unit, x, item(path, i), f"{module}.{i}")
         return x

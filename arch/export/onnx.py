@@ -54,4 +54,6 @@ def module_bytes(model: torch.nn.Module, example: torch.Tensor) -> bytes:
                                         dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
     except Exception as e:  # the exporter's many error types; the model itself ran fine
         raise ConvSmithError(f"ONNX export failed: {type(e).__name__}: {e}") from e
+    if program is None:  # only when exporting to a file, which this does not ask for
+        raise ConvSmithError("ONNX export failed: the exporter returned no program")
     return program.model_proto.SerializeToString()

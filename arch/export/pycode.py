@@ -1,6 +1,6 @@
 """The ``py`` export: one readable Python file, importing only torch, that rebuilds the model exactly.
 
-It is generated from the graph IR and ``arch.builder.module_spec`` (the builder's own constructor
+It is generated from the graph IR and ``arch.op_table`` (the builder's own constructor
 table), so the exported module and the built ``ConvNet`` cannot disagree: same submodule paths, hence
 identical ``state_dict`` keys in the same order, and the same forward computation.
 
@@ -23,9 +23,10 @@ from typing import Any
 import torch
 
 from arch import ops
-from arch.builder import FUNCTIONAL, ConvNet, module_spec
+from arch.builder import ConvNet
 from arch.expand import expand_spec
 from arch.graph import BlockInfo, Graph, Node, fmt_shape
+from arch.op_table import MERGES, OPS, module_call
 from arch.registry import family
 from arch.spec import FORMAT, Spec
 
@@ -87,17 +88,13 @@ def _literal(value: Any) -> str:
 
 def _call(node: Node) -> str:
     """``nn.Conv2d(3, 64, 7, stride=2, ...)``: the builder's arguments, those equal to torch's defaults left out."""
-    cls, args, kwargs = module_spec(node)
+    cls, args, kwargs = module_call(node)
     ctor = cls if hasattr(ops, cls) else f"nn.{cls}"
     defaults = inspect.signature(getattr(ops, cls, None) or getattr(torch.nn, cls)).parameters
     parts = [_literal(a) for a in args]
     parts += [f"{k}={_literal(v)}" for k, v in kwargs.items()
               if k not in defaults or type(defaults[k].default) is not type(v) or defaults[k].default != v]
     return f"{ctor}({', '.join(parts)})"
-
-
-# ConvSmith's own modules, by the op that uses them: their source is copied into a file that needs them.
-OWN_MODULES = {"nmaxpool": ops.NMaxPool2d, "channel_gate": ops.ChannelGate, "spatial_gate": ops.SpatialGate}
 
 
 # ------------------------------------------------------------------------------------ block classes
@@ -127,7 +124,7 @@ def _init_lines(info: BlockInfo, nodes: list[Node]) -> list[str]:
     """Submodules in graph order, parents created on first need: the builder's registration order."""
     lines, made = [], set()
     for n in nodes:
-        if n.op in FUNCTIONAL:
+        if n.op in MERGES:
             continue
         parts = _local(info, n).split(".")
         for i in range(1, len(parts)):
@@ -162,21 +159,13 @@ def _forward_lines(info: BlockInfo, nodes: list[Node]) -> tuple[list[str], str]:
         parts = local.split(".")
         here = f"path{parts[1]}" if parts[0] == "paths" and len(parts) > 2 else parts[0] if len(parts) > 1 else ""
         dies = last_use[first] == i and first != info.output and ins.count(ins[0]) == 1
-        if dies and (group[ins[0]] == here or n.op in ("add", "mul", "max")):  # x * gate, a + b continue x, a
+        if dies and (group[ins[0]] == here or "{0}" in OPS[n.op].code):  # x * gate, a + b continue x, a
             target = ins[0]
         else:
             target = _fresh(here if _is_name(here) else "y", taken)
             group[target] = here
-        if n.op == "add":
-            expr = f"{ins[0]} + {ins[1]}"
-        elif n.op == "mul":
-            expr = f"{ins[0]} * {ins[1]}"
-        elif n.op == "max":
-            expr = f"torch.maximum({ins[0]}, {ins[1]})"
-        elif n.op == "concat":
-            expr = f"torch.cat([{', '.join(ins)}], 1)"
-        else:
-            expr = f"{_attr(local.split('.'))}({ins[0]})"
+        code = OPS[n.op].code
+        expr = code.format(*ins, all=", ".join(ins)) if code else f"{_attr(local.split('.'))}({ins[0]})"
         lines.append(f"{target} = {expr}")
         var[n.name] = target
     return lines, var.get(info.output, "x")
@@ -203,6 +192,13 @@ def _class_source(name: str, body: _Body) -> str:
     lines += [f"        {line}" for line in body.init]
     lines += ["", "    def forward(self, x):"] + [f"        {line}" for line in body.forward]
     return "\n".join(lines)
+
+
+def _own_modules(graph: Graph) -> list[type]:
+    """ConvSmith's own module classes (arch.ops) the graph uses, in the order arch.ops defines them."""
+    used = {module_call(n)[0] for n in graph.nodes if OPS[n.op].module is not None}
+    return [c for name, c in vars(ops).items() if isinstance(c, type) and c.__module__ == ops.__name__
+            and name in used]
 
 
 # ------------------------------------------------------------------------------------- the file
@@ -280,16 +276,16 @@ def render(spec: Spec, input_shape: tuple[int, int, int] | None = None, module: 
     model = class_name(spec.name)
     while model in taken:
         model += "Net"
-    needs_nmax = any(n.op == "nmaxpool" for n in graph.nodes)
-    own = [c for op, c in OWN_MODULES.items() if any(n.op == op for n in graph.nodes)]  # copied verbatim
+    own = _own_modules(graph)  # copied verbatim
+    sources = [inspect.getsource(c).rstrip() for c in own]
     imports = []
-    if own or any(n.op in ("concat", "max") for n in graph.nodes):
+    if own or any("torch." in OPS[n.op].code for n in graph.nodes):
         imports.append("import torch")
-    if needs_nmax:
+    if any(re.search(r"\bF\.", source) for source in sources):
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
     parts = [_header(spec, graph, model, params, module), "\n".join(imports)]
-    parts += [inspect.getsource(c).rstrip() for c in own]
+    parts += sources
     parts += [_class_source(name, body) for body, name in classes.items()]
     model_lines = [f"class {model}(nn.Module):",
                    _docstring(f"{spec.name}: input {fmt_shape(graph.input_shape)}, output "

@@ -1,5 +1,5 @@
-"""Per-op counting rules, in one table keyed by graph op, so spec graphs and fx-imported graphs get the
-same numbers.
+"""Per-op counting rules (the ``count`` of each entry of ``arch.op_table``), so spec graphs and fx- or
+ONNX-imported graphs get the same numbers.
 
 Each rule returns (params, buffers, macs, flops) for one sample (batch 1):
 
@@ -13,7 +13,7 @@ Each rule returns (params, buffers, macs, flops) for one sample (batch 1):
   reading its weight from a constant node (``attrs["external"]``: ``F.conv2d``) counts no params itself.
 * flops: every op; elementary functions (exp, erf, tanh, a compare) count 1:
   conv/linear 2 x MACs + one add per output when biased; batch norm 2 per value (folded scale and
-  shift); activations per value as in ``ACT_FLOPS``; max pool k*k - 1 compares per output, average pool
+  shift); activations per value as ``arch.activations`` declares; max pool k*k - 1 compares per output, average pool
   k*k (adds and one divide); N-max pool n selection passes (n*k*k - n(n+1)/2 compares) + n (adds and the
   divide); adaptive pools likewise over their actual windows; add, mul and max 1 per value; concatenation,
   flatten, dropout (inference) and the border copies of reflect / replicate / circular padding 0;
@@ -32,16 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from math import prod
 
+from arch.activations import BY_NAME
 from arch.graph import Node, Shape
 
-# FLOPs per value: relu max(x,0); relu6 min and max; leaky_relu compare + multiply; sigmoid exp, add,
-# divide; silu sigmoid * x; gelu divide, erf, add, 2 multiplies; hardsigmoid add, min, max, divide;
-# hardswish hardsigmoid * x; tanh one elementary function.
-ACT_FLOPS = {"relu": 1, "relu6": 2, "leaky_relu": 2, "sigmoid": 3, "silu": 4, "gelu": 5, "hardsigmoid": 4,
-             "hardswish": 5, "tanh": 1}
-
-Counts = tuple[int, int, int, int]
-Rule = Callable[[Node, Shape], Counts]
+OpCounts = tuple[int, int, int, int]  # params, buffers, MACs, FLOPs of one sample
+CountRule = Callable[[Node, Shape], OpCounts]
+SIGMOID = BY_NAME["sigmoid"].flops
 
 
 def adaptive_windows(size: int, out: int) -> list[int]:
@@ -62,7 +58,7 @@ def _buffers(node: Node, n: int) -> int:
     return n - node.attrs.get("shared_buffers", 0)
 
 
-def _conv(node: Node, x: Shape) -> Counts:
+def conv(node: Node, x: Shape) -> OpCounts:
     a = node.attrs
     kh, kw = a["kernel"]
     per_out = a["in_channels"] // a["groups"] * kh * kw
@@ -73,7 +69,7 @@ def _conv(node: Node, x: Shape) -> Counts:
     return _params(node, params), 0, macs, 2 * macs + (out if bias else 0)
 
 
-def _linear(node: Node, x: Shape) -> Counts:
+def linear(node: Node, x: Shape) -> OpCounts:
     """Over the last axis of a value of any rank (channels-last transformers apply it per token)."""
     a = node.attrs
     weights = a["in_features"] * a["out_features"]
@@ -83,101 +79,99 @@ def _linear(node: Node, x: Shape) -> Counts:
     return _params(node, params), 0, rows * weights, 2 * rows * weights + (rows * a["out_features"] if bias else 0)
 
 
-def _bn(node: Node, x: Shape) -> Counts:
+def bn(node: Node, x: Shape) -> OpCounts:
     c = node.attrs["channels"]
     params = 2 * c if node.attrs.get("affine", True) else 0
     buffers = 2 * c + 1 if node.attrs.get("track_running_stats", True) else 0
     return _params(node, params), _buffers(node, buffers), 0, 2 * prod(node.shape)
 
 
-def _act(node: Node, x: Shape) -> Counts:
-    return 0, 0, 0, ACT_FLOPS[node.attrs["fn"]] * prod(node.shape)
+def act(node: Node, x: Shape) -> OpCounts:
+    return 0, 0, 0, BY_NAME[node.attrs["fn"]].flops * prod(node.shape)
 
 
-def _pool(node: Node, x: Shape) -> Counts:
+def maxpool(node: Node, x: Shape) -> OpCounts:
     kh, kw = node.attrs["kernel"]
-    k = kh * kw
-    if node.op == "maxpool":
-        per = k - 1
-    elif node.op == "avgpool":
-        per = k
-    else:
-        n = node.attrs["n"]
-        per = n * k - n * (n + 1) // 2 + n
-    return 0, 0, 0, per * prod(node.shape)
+    return 0, 0, 0, (kh * kw - 1) * prod(node.shape)
 
 
-def _adaptive(node: Node, x: Shape) -> Counts:
+def avgpool(node: Node, x: Shape) -> OpCounts:
+    kh, kw = node.attrs["kernel"]
+    return 0, 0, 0, kh * kw * prod(node.shape)
+
+
+def nmaxpool(node: Node, x: Shape) -> OpCounts:
+    kh, kw = node.attrs["kernel"]
+    n = node.attrs["n"]
+    return 0, 0, 0, (n * kh * kw - n * (n + 1) // 2 + n) * prod(node.shape)
+
+
+def _adaptive(x: Shape, output: tuple[int, int], per_window: int) -> OpCounts:
     c, h, w = x
-    oh, ow = node.attrs["output"]
+    oh, ow = output
     area = sum(adaptive_windows(h, oh)) * sum(adaptive_windows(w, ow))  # values read, summed over windows
-    per_window_extra = 0 if node.op == "adaptive_avgpool" else -1  # max: one compare fewer than values
-    return 0, 0, 0, c * (area + per_window_extra * oh * ow)
+    return 0, 0, 0, c * (area + per_window * oh * ow)
 
 
-def _channel_gate(node: Node, x: Shape) -> Counts:
+def adaptive_avgpool(node: Node, x: Shape) -> OpCounts:
+    return _adaptive(x, node.attrs["output"], 0)
+
+
+def adaptive_maxpool(node: Node, x: Shape) -> OpCounts:
+    return _adaptive(x, node.attrs["output"], -1)  # one compare fewer than values per window
+
+
+def channel_gate(node: Node, x: Shape) -> OpCounts:
     """CBAM channel attention: the shared MLP runs twice (on the average and on the max)."""
     c, h, w = x
     hid = node.attrs["hidden"]
     mlp = 2 * c * hid + hid + 2 * hid * c + c  # fc1 and fc2 once: 2 x MACs + bias adds
-    flops = c * h * w + (c * h * w - c) + 2 * mlp + 2 * hid + c + ACT_FLOPS["sigmoid"] * c
+    flops = c * h * w + (c * h * w - c) + 2 * mlp + 2 * hid + c + SIGMOID * c
     return _params(node, 2 * c * hid + hid + c), 0, 4 * c * hid, flops
 
 
-def _spatial_gate(node: Node, x: Shape) -> Counts:
+def spatial_gate(node: Node, x: Shape) -> OpCounts:
     """CBAM spatial attention: mean and max over channels, a k x k conv (2 -> 1, no bias), a sigmoid."""
     c, h, w = x
     k = node.attrs["kernel"]
     macs = h * w * 2 * k * k
-    return _params(node, 2 * k * k), 0, macs, c * h * w + (c * h * w - h * w) + 2 * macs + ACT_FLOPS["sigmoid"] * h * w
+    return _params(node, 2 * k * k), 0, macs, c * h * w + (c * h * w - h * w) + 2 * macs + SIGMOID * h * w
 
 
-def _lrn(node: Node, x: Shape) -> Counts:
+def lrn(node: Node, x: Shape) -> OpCounts:
     return 0, 0, 0, (node.attrs["size"] + 5) * prod(node.shape)
 
 
-def _elementwise(node: Node, x: Shape) -> Counts:
+def elementwise(node: Node, x: Shape) -> OpCounts:
     return 0, 0, 0, prod(node.shape)
 
 
-def _free(node: Node, x: Shape) -> Counts:
+def free(node: Node, x: Shape) -> OpCounts:
     return 0, 0, 0, 0
 
 
-def _unknown(node: Node, x: Shape) -> Counts:
+def unknown(node: Node, x: Shape) -> OpCounts:
     a = node.attrs
     return a.get("params", 0), a.get("buffers", 0), 0, 0
 
 
-def _norm(node: Node, x: Shape) -> Counts:
+def norm(node: Node, x: Shape) -> OpCounts:
     a = node.attrs
     return a.get("params", 0), a.get("buffers", 0), 0, (7 if a["affine"] else 5) * prod(node.shape)
 
 
-def _products(node: Node, x: Shape) -> Counts:
+def products(node: Node, x: Shape) -> OpCounts:
     """matmul, attention, mha: the importer works out the MACs from the operand shapes."""
     a = node.attrs
     return a.get("params", 0), a.get("buffers", 0), a["macs"], 2 * a["macs"]
 
 
-def _softmax(node: Node, x: Shape) -> Counts:
+def softmax(node: Node, x: Shape) -> OpCounts:
     return 0, 0, 0, 5 * prod(node.shape)
 
 
-def _reduce(node: Node, x: Shape) -> Counts:
+def reduce(node: Node, x: Shape) -> OpCounts:
     return 0, 0, 0, prod(x)
-
-
-RULES: dict[str, Rule] = {
-    "input": _free, "conv": _conv, "linear": _linear, "bn": _bn, "act": _act,
-    "maxpool": _pool, "avgpool": _pool, "nmaxpool": _pool,
-    "adaptive_avgpool": _adaptive, "adaptive_maxpool": _adaptive,
-    "lrn": _lrn, "channel_gate": _channel_gate, "spatial_gate": _spatial_gate,
-    "add": _elementwise, "mul": _elementwise, "max": _elementwise, "concat": _free, "flatten": _free, "dropout": _free,
-    "unknown": _unknown, "constant": _unknown, "reshape": _free, "copy": _free, "arith": _elementwise,
-    "reduce": _reduce, "softmax": _softmax, "layer_norm": _norm, "group_norm": _norm, "matmul": _products,
-    "attention": _products, "mha": _products,
-}
 
 
 def frozen(node: Node, params: int) -> int:
