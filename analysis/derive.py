@@ -26,7 +26,7 @@ from analysis.records import LayerRecord, Report
 from arch.errors import ConvSmithError
 from arch.graph import Node, fmt_shape
 from arch.op_counts import adaptive_windows
-from arch.op_table import OPS, RfRule
+from arch.op_table import OPS, Op, RfRule
 from arch.shapes import conv_out, pixels_dropped, pool_out, rows_left_over
 
 AXES = ("H", "W")
@@ -80,7 +80,7 @@ def _f(x: float) -> str:
 def _size_steps(node: Node, x: tuple[int, ...], notes: list[str]) -> list[Step]:
     a = node.attrs
     out = []
-    if node.op == "conv":
+    if node.op == Op.CONV:
         t, b, left, right = a["pads"]
         pads = ((t, b), (left, right))
         dil = a["dilation"]
@@ -88,7 +88,7 @@ def _size_steps(node: Node, x: tuple[int, ...], notes: list[str]) -> list[Step]:
         ph, pw = a["padding"]
         pads = ((ph, ph), (pw, pw))
         dil = (1, 1)
-    ceil = node.op != "conv" and a["ceil_mode"]
+    ceil = node.op != Op.CONV and a["ceil_mode"]
     for ax in (0, 1):
         n, k, s, d = x[1 + ax], a["kernel"][ax], a["stride"][ax], dil[ax]
         before, after = pads[ax]
@@ -96,7 +96,7 @@ def _size_steps(node: Node, x: tuple[int, ...], notes: list[str]) -> list[Step]:
         name = AXES[ax]
         formula = (f"{name}_out = floor(({name} + p_before + p_after - d(k - 1) - 1) / s) + 1")
         working = f"floor(({n} + {before} + {after} - {d}·({k} - 1) - 1) / {s}) + 1 = floor({span} / {s}) + 1"
-        if node.op == "conv":
+        if node.op == Op.CONV:
             value = conv_out(n, k, s, d, before, after)
             out.append(Step(f"{name}_out", formula, f"{working} = {value}", value, "out_shape", 1 + ax))
         else:
@@ -303,7 +303,7 @@ def derive(report: Report, layer: str) -> Derivation:
         node = graph.node(layer)
     except KeyError:
         raise ConvSmithError(f"no layer {layer!r} in {report.name}") from None
-    if node.op == "input":
+    if node.op == Op.INPUT:
         raise ConvSmithError("the input is not a layer: pick one after it")
     x = graph.node(node.inputs[0]).shape if node.inputs else ()
     notes: list[str] = []
@@ -312,7 +312,7 @@ def derive(report: Report, layer: str) -> Derivation:
         steps += _size_steps(node, x, notes)
     steps += _count_steps(node, x, report.batch)
     steps.append(_memory_step(node, report.batch, DTYPE_BYTES[report.dtype]))
-    if len(node.shape) == 3 and node.op != "unknown":
+    if len(node.shape) == 3 and node.op != Op.UNKNOWN:
         rf, more = _rf_steps(report, node)
         steps += rf
         notes += more

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from analysis.records import Lint
 from arch.graph import Graph, Node, fmt_shape
+from arch.op_table import Op
 from arch.shapes import pixels_dropped, rows_left_over
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ CODE = "stride-drops-pixels"
 def _geometry(node: Node) -> list[tuple[int, int, int, int, int]]:
     """Per axis (k, s, d, pad before, pad after) of a window op."""
     a = node.attrs
-    if node.op == "conv":
+    if node.op == Op.CONV:
         t, b, left, right = a["pads"]
         pads = ((t, b), (left, right))
         dil = a["dilation"]
@@ -35,7 +36,7 @@ def _geometry(node: Node) -> list[tuple[int, int, int, int, int]]:
 
 def dropped(node: Node, shape: tuple[int, ...]) -> tuple[int, int]:
     """Input rows and columns a window op never reads at the far end (0 with ceil_mode)."""
-    if node.op != "conv" and node.attrs["ceil_mode"]:
+    if node.op != Op.CONV and node.attrs["ceil_mode"]:
         return (0, 0)
     return tuple(pixels_dropped(shape[1 + ax], *g) for ax, g in enumerate(_geometry(node)))  # type: ignore
 
@@ -79,7 +80,7 @@ def _fix(c: _Context, node: Node, shape: tuple[int, ...]):
         new = graph.node(node.name)
         return dropped(new, graph.node(new.inputs[0]).shape) == (0, 0)
 
-    if node.op != "conv":
+    if node.op != Op.CONV:
         found = c.path(node.block, "ceil_mode")
         if found is not None:
             return c.fix(f"ceil_mode in {node.block} (a last, partial window reads the rest)",

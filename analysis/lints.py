@@ -34,6 +34,7 @@ from arch.errors import Problem, SpecError
 from arch.expand import Expansion, build_graph
 from arch.fields import Field as FieldDecl
 from arch.graph import Graph, Node, fmt_shape
+from arch.op_table import Op
 from arch.paths import get_block, split, with_value
 from arch.registry import family, scale_channels
 
@@ -212,7 +213,7 @@ def _dilation_target(c: _Context, last_jump: tuple[Any, Any]) -> str | None:
     for b in reversed(c.graph.blocks):
         if b.family not in ("conv", "separable") or len(b.out_shape) != 3:
             continue
-        layer = next((c.report.layer(n) for n in b.nodes if c.index[n].op == "conv"), None)
+        layer = next((c.report.layer(n) for n in b.nodes if c.index[n].op == Op.CONV), None)
         return b.path if layer is not None and tuple(layer.rf_jump) == tuple(last_jump) else None
     return None
 
@@ -309,9 +310,9 @@ def _channel_fix(c: _Context, block: str, counts: list[int]) -> Fix | None:
 def _channels(c: _Context) -> list[Lint]:
     odd: dict[str, list[tuple[str, int]]] = {}
     for n in c.graph.nodes:
-        if n.op == "conv" and c.index[n.inputs[0]].shape[1:] != (1, 1):
+        if n.op == Op.CONV and c.index[n.inputs[0]].shape[1:] != (1, 1):
             count = n.attrs["out_channels"]
-        elif n.op == "linear" and n.family != "classifier" and n is not c.graph.output:  # logits: the task's
+        elif n.op == Op.LINEAR and n.family != "classifier" and n is not c.graph.output:  # logits: the task's
             count = n.attrs["out_features"]
         else:
             continue
@@ -329,9 +330,9 @@ def _channels(c: _Context) -> list[Lint]:
 def _projection_of(c: _Context, side: str, other: str) -> Node | None:
     """The 1x1 conv of a projection shortcut: ``side`` is conv (-> bn) from a value ``other`` also reads."""
     node = c.index[side]
-    if node.op == "bn":
+    if node.op == Op.BN:
         node = c.index[node.inputs[0]]
-    if node.op != "conv" or tuple(node.attrs["kernel"]) != (1, 1):
+    if node.op != Op.CONV or tuple(node.attrs["kernel"]) != (1, 1):
         return None
     source, seen, todo = node.inputs[0], set(), [other]
     found = False
@@ -350,7 +351,7 @@ def _projection_of(c: _Context, side: str, other: str) -> Node | None:
 def _projections(c: _Context) -> list[Lint]:
     shortcuts = []
     for n in c.graph.nodes:
-        if n.op == "add":
+        if n.op == Op.ADD:
             a, b = n.inputs
             conv = _projection_of(c, a, b) or _projection_of(c, b, a)
             if conv is not None:
@@ -358,7 +359,7 @@ def _projections(c: _Context) -> list[Lint]:
     users = c.readers({conv.name for _, conv in shortcuts})
     out = []
     for n, conv in shortcuts:
-        names = {conv.name} | {u for u in users[conv.name] if c.index[u].op == "bn"}
+        names = {conv.name} | {u for u in users[conv.name] if c.index[u].op == Op.BN}
         params = sum(c.report.layer(x).params for x in names)
         macs = sum(c.report.layer(x).macs for x in names)
         src = c.index[conv.inputs[0]].shape
@@ -374,12 +375,12 @@ def _projections(c: _Context) -> list[Lint]:
 
 
 def _wasted_bias(c: _Context) -> list[Lint]:
-    biased = [n for n in c.graph.nodes if n.op == "conv" and n.attrs["bias"]]
+    biased = [n for n in c.graph.nodes if n.op == Op.CONV and n.attrs["bias"]]
     readers = c.readers({n.name for n in biased})
     out = []
     for n in biased:
         users = readers[n.name]
-        if len(users) != 1 or c.index[users[0]].op != "bn":
+        if len(users) != 1 or c.index[users[0]].op != Op.BN:
             continue
         found = c.path(n.block, "bias")
         fix = c.neutral_fix(f"bias off in {n.block}", found[0], False) if found is not None else None

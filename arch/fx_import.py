@@ -511,7 +511,7 @@ class _Importer:
         key = fx_node.args[1]
         if isinstance(source, fx.Node) and isinstance(source.meta.get(SHAPE), list):  # an item of a tuple
             node = self.graph.node(name)
-            if node.op in ("mha",) and key == 0:
+            if node.op in (Op.MHA,) and key == 0:
                 return "alias", {}
             return "reshape", {"mixes": False, "roles": self.roles[name][:len(self._full_of(fx_node))]
                                if len(self.roles[name]) == len(self._full_of(fx_node)) else
@@ -728,7 +728,7 @@ def unused_parameters(module: nn.Module, graph: Graph) -> int:
     """How many parameters of ``module`` no graph node uses (modules the traced forward never calls)."""
     used: set[int] = set()
     for n in graph.nodes:
-        for target in [n.name.split("@")[0]] + ([n.attrs["target"]] if n.op == "constant" and "target" in n.attrs
+        for target in [n.name.split("@")[0]] + ([n.attrs["target"]] if n.op == Op.CONSTANT and "target" in n.attrs
                                                  else []):
             try:
                 value = getattr_path(module, target)

@@ -29,7 +29,7 @@ from arch.op_saves import SaveRule
 
 class Op(StrEnum):
     """The ops of the graph IR (``Node.op``); equal to their names, so ``node.op == Op.CONV`` and
-    ``node.op == "conv"`` agree."""
+    ``node.op == Op.CONV`` agree."""
 
     INPUT = "input"
     CONV = "conv"

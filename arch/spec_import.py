@@ -30,6 +30,7 @@ from torch import nn
 from arch.errors import ConvSmithError, SpecError
 from arch.fx_import import import_module
 from arch.graph import Graph, Node
+from arch.op_table import Op
 from arch.paths import body as body_path
 from arch.paths import body_module, in_module, in_path
 from arch.registry import families, family
@@ -95,7 +96,7 @@ class _Decomposer:
         for n in self.graph.nodes:
             ins = [self._resolve(i) for i in self.inputs[n.name]]
             self.inputs[n.name] = ins
-            if n.op != "concat":
+            if n.op != Op.CONCAT:
                 continue
             if len(ins) == 1:
                 self.alias[n.name] = ins[0]
@@ -212,7 +213,7 @@ class _Writer:
         self.placed[item.merge] = f"{module}.merge"
         for name in item.post:
             n = self.nodes[name]
-            if n.op == "bn":
+            if n.op == Op.BN:
                 params["norm"] = "batch"
                 self.placed[name] = f"{module}.bn"
             else:
@@ -232,8 +233,8 @@ class _Writer:
                                       "padding": "same" if a["padding"] == "same" else _pair(a["padding"]),
                                       "dilation": _pair(a["dilation"]), "groups": a["groups"], "bias": a["bias"],
                                       "padding_mode": a["padding_mode"],
-                                      "norm": "batch" if any(r.op == "bn" for r in rest) else "none",
-                                      "activation": next((r.attrs["fn"] for r in rest if r.op == "act"), "none")}
+                                      "norm": "batch" if any(r.op == Op.BN for r in rest) else "none",
+                                      "activation": next((r.attrs["fn"] for r in rest if r.op == Op.ACT), "none")}
             for r in rest:
                 place[r.name] = r.op
             auto = [(k - 1) * d // 2 if k % 2 else None for k, d in zip(a["kernel"], a["dilation"])]
@@ -242,7 +243,7 @@ class _Writer:
             block = BlockSpec("conv", _lean("conv", params))
         elif op == "linear":
             params = {"out": a["out_features"], "bias": a["bias"],
-                      "activation": next((r.attrs["fn"] for r in rest if r.op == "act"), "none")}
+                      "activation": next((r.attrs["fn"] for r in rest if r.op == Op.ACT), "none")}
             for r in rest:
                 place[r.name] = "act"
             block = BlockSpec("linear", _lean("linear", params))
@@ -302,14 +303,14 @@ def _inexpressible(graph: Graph, root: nn.Module) -> list[str]:
         elif n.op not in LAYER_OPS and n.op not in MERGE_OPS:
             what = a.get("target") or a.get("fn")
             why = f"{n.op} op{f' ({what})' if what else ''}: no block family expresses it"
-        elif n.op in ("conv", "linear", "bn", "maxpool", "avgpool") and len(n.shape) not in (1, 3):
+        elif n.op in (Op.CONV, Op.LINEAR, Op.BN, Op.MAXPOOL, Op.AVGPOOL) and len(n.shape) not in (1, 3):
             why = f"{n.op} on a {len(n.shape)}-d value (blocks work on CxHxW maps and flat vectors)"
-        elif n.op == "bn" and not (a.get("affine", True) and a.get("track_running_stats", True)
+        elif n.op == Op.BN and not (a.get("affine", True) and a.get("track_running_stats", True)
                                    and a.get("momentum") is not None):
             why = "batch norm without affine weights, running statistics or a momentum"
-        elif n.op == "mul" and len(n.inputs) != 2:
+        elif n.op == Op.MUL and len(n.inputs) != 2:
             why = "a product of one value with itself"
-        elif n.op == "concat" and len(n.shape) != 3:
+        elif n.op == Op.CONCAT and len(n.shape) != 3:
             why = "a concatenation on another axis than the channels"
         if why is None and isinstance(m, nn.LeakyReLU) and m.negative_slope != 0.01:
             why = f"LeakyReLU slope {m.negative_slope} (blocks use 0.01)"
@@ -326,7 +327,7 @@ def _inexpressible(graph: Graph, root: nn.Module) -> list[str]:
 
 def _settings(graph: Graph) -> tuple[dict[str, Any], list[str]]:
     """The spec-wide batch-norm eps / momentum, which every batch norm must share."""
-    bns = [n for n in graph.nodes if n.op == "bn"]
+    bns = [n for n in graph.nodes if n.op == Op.BN]
     out: dict[str, float] = {}
     problems = []
     for key in ("eps", "momentum"):
@@ -376,7 +377,7 @@ def spec_from_module(module: nn.Module, input_shape: tuple[int, int, int], name:
         problems += [f"{n}: not on the path to the output" for n in missing]
     if problems:
         return ImportResult(None, problems, dec.notes)
-    drop_path = [n.name for n in graph.nodes if n.op == "dropout" and "stochastic_depth" in n.name]
+    drop_path = [n.name for n in graph.nodes if n.op == Op.DROPOUT and "stochastic_depth" in n.name]
     if drop_path:
         dec.notes.append(f"{len(drop_path)} stochastic-depth op(s) ({drop_path[0]}, ...) written as dropout blocks "
                          "with the same p: identical in inference; in training they drop values, not whole samples")
