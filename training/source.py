@@ -87,7 +87,7 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 @dataclass(frozen=True)
-class Option:
+class DataOption:
     name: str
     parse: Callable[[str], Any]
     default: Any
@@ -95,9 +95,9 @@ class Option:
 
 
 _COMMON = (
-    Option("seed", _number(int, 0, 2**31 - 1), 0, "seed of the train/validation split"),
-    Option("mean", _stats, None, "normalisation mean, one value or one per channel (default: per dataset)"),
-    Option("std", _stats, None, "normalisation std, one value or one per channel (default: per dataset)"),
+    DataOption("seed", _number(int, 0, 2**31 - 1), 0, "seed of the train/validation split"),
+    DataOption("mean", _stats, None, "normalisation mean, one value or one per channel (default: per dataset)"),
+    DataOption("std", _stats, None, "normalisation std, one value or one per channel (default: per dataset)"),
 )
 Stats = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -111,7 +111,7 @@ class DatasetKind:
     title: str                   # the chooser's list of kinds
     where: str                   # what follows the colon, said to the person ("a path to a folder", ...)
     choices: tuple[str, ...]     # the only values WHERE may take (generators); empty: a path
-    options: tuple[Option, ...]  # besides the common ones (seed, mean, std)
+    options: tuple[DataOption, ...]  # besides the common ones (seed, mean, std)
     loader: str                  # "module:function": (DataSource, input shape | None) -> (classes, train, val, notes)
     test_split: bool = False     # has an official test split (val=test)
     stats: Stats | None = None   # default normalisation (None: measured on the training split)
@@ -120,7 +120,7 @@ class DatasetKind:
     files: str = ""              # where its files go under ROOT (said when they are missing)
 
     @property
-    def all_options(self) -> tuple[Option, ...]:
+    def all_options(self) -> tuple[DataOption, ...]:
         return (*self.options, *_COMMON)
 
     def defaults(self) -> dict[str, Any]:
@@ -135,23 +135,23 @@ class DatasetKind:
 
 def _torchvision(name: str, cls: str, files: str, stats: Stats, augment: bool = False) -> DatasetKind:
     return DatasetKind(name, f"torchvision {name} (dataset root)", "a path to the dataset root folder", (), (
-        Option("val", _val, "test", "'test' (the official test split) or a fraction of the training split"),
-        Option("download", _bool, False, "download into ROOT when the files are missing"),
+        DataOption("val", _val, "test", "'test' (the official test split) or a fraction of the training split"),
+        DataOption("download", _bool, False, "download into ROOT when the files are missing"),
     ), "training.data:load_vision", True, stats, augment, cls, files)
 
 
 _MNIST_FILES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
 KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     DatasetKind("synthetic", "Synthetic shapes (no files)", "a generator name", GENERATORS, (
-        Option("n", _number(int, 10, 1_000_000), 5000, "number of images (train + validation)"),
-        Option("size", _number(int, 8, 512), 32, "image side in pixels"),
-        Option("channels", _number(int, 1, 16), 3, "channels (1 gray, 3 colour)"),
-        Option("classes", _number(int, 2, 6), 6, "number of shape classes"),
-        Option("noise", _number(float, 0.0, 1.0), 0.1, "std of the pixel noise (image range 0..1)"),
-        Option("val", _val, 0.2, "validation fraction"),
+        DataOption("n", _number(int, 10, 1_000_000), 5000, "number of images (train + validation)"),
+        DataOption("size", _number(int, 8, 512), 32, "image side in pixels"),
+        DataOption("channels", _number(int, 1, 16), 3, "channels (1 gray, 3 colour)"),
+        DataOption("classes", _number(int, 2, 6), 6, "number of shape classes"),
+        DataOption("noise", _number(float, 0.0, 1.0), 0.1, "std of the pixel noise (image range 0..1)"),
+        DataOption("val", _val, 0.2, "validation fraction"),
     ), "training.data:load_synthetic"),
     DatasetKind("idx", "IDX folder (MNIST-format files)", "a path to a folder", (), (
-        Option("val", _val, 0.2, "validation fraction, or 'test' when the folder has a t10k/test pair"),
+        DataOption("val", _val, 0.2, "validation fraction, or 'test' when the folder has a t10k/test pair"),
     ), "training.data:load_idx", True, ((0.1307,), (0.3081,))),  # the IDX format is MNIST's: its normalisation
     _torchvision("mnist", "MNIST", f"ROOT/MNIST/raw/ ({_MNIST_FILES}, unpacked)", ((0.1307,), (0.3081,))),
     _torchvision("fashionmnist", "FashionMNIST", f"ROOT/FashionMNIST/raw/ ({_MNIST_FILES}, unpacked)",
@@ -165,13 +165,13 @@ KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     _torchvision("svhn", "SVHN", "ROOT/train_32x32.mat and ROOT/test_32x32.mat",
                  ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970))),
     DatasetKind("folder", "Image folder (one sub-folder per class)", "a path to a folder", (), (
-        Option("size", _size, None, "resize every image to N or HxW (default: the spec's input size)"),
-        Option("channels", _choice("1", "3"), None, "1 grayscale or 3 RGB (default: from the images)"),
-        Option("val", _val, 0.2, "validation fraction"),
-        Option("stream", _choice("auto", "0", "1"), "auto", "1: decode images from disk in workers every epoch; "
+        DataOption("size", _size, None, "resize every image to N or HxW (default: the spec's input size)"),
+        DataOption("channels", _choice("1", "3"), None, "1 grayscale or 3 RGB (default: from the images)"),
+        DataOption("val", _val, 0.2, "validation fraction"),
+        DataOption("stream", _choice("auto", "0", "1"), "auto", "1: decode images from disk in workers every epoch; "
                "auto: only when the decoded set exceeds max_gb"),
-        Option("max_gb", _number(float, 0.01, 1024.0), 2.0, "largest decoded dataset kept in memory (GiB)"),
-        Option("workers", _number(int, 0, 64), 2, "DataLoader worker processes when streaming"),
+        DataOption("max_gb", _number(float, 0.01, 1024.0), 2.0, "largest decoded dataset kept in memory (GiB)"),
+        DataOption("workers", _number(int, 0, 64), 2, "DataLoader worker processes when streaming"),
     ), "training.data:load_folder", augment=True),
 )}
 
