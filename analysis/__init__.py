@@ -1,7 +1,7 @@
 """Analysis of a network: per-layer shapes, parameters, MACs/FLOPs, memory, receptive fields and lints,
 rolled up per block, with reports. Spec analysis is arithmetic on the graph IR (no torch).
 
-    rep = analyze(spec_or_graph, input_shape=None, batch=1, dtype="float32", object_size=None)
+    rep = analyze(spec_or_graph, input_shape=None, batch=1, dtype="float32", object_size=None, freeze=None)
 
 The names below load on first use, so ``analysis.cli`` (imported for every ``--help``) stays light.
 """

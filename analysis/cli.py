@@ -55,7 +55,8 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.module and not is_module_ref(args.module):
         raise ConvSmithError(f"--module expects path/to/file.py:ClassName (got {args.module!r})")
     ref = f"torchvision:{args.torchvision}" if args.torchvision else args.module or args.source
-    report = analyze_ref(ref, args.input, batch=args.batch, dtype=args.dtype, object_size=args.object_size)
+    report = analyze_ref(ref, args.input, batch=args.batch, dtype=args.dtype, object_size=args.object_size,
+                         freeze=args.freeze)
     render = {"table": formats.table, "json": formats.to_json, "csv": formats.to_csv, "md": formats.markdown,
               "html": html.report}[fmt]
     write_output(args.output, render(report))
@@ -76,6 +77,9 @@ def _common(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from arch.options import add_flags, option_map
+    from arch.train_options import TrainConfig
+
     p = sub.add_parser(
         "analyze", help="per-layer shapes, params, MACs/FLOPs, memory, receptive fields and lints",
         description="Analyse a network: every layer's shapes, parameters, MACs and FLOPs, activation memory and "
@@ -94,5 +98,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p, FORMATS)
     p.add_argument("--object-size", type=size_arg, metavar="N|HxW",
                    help="size of the objects to recognise, in pixels: the receptive-field lint asks for at least this")
+    add_flags(p, [option_map(TrainConfig)["freeze"]])  # the training option: trainable / frozen as a run has them
     p.set_defaults(run=_analyze)
 

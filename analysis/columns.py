@@ -85,6 +85,10 @@ def _without(column: Column, *renderers: Renderer) -> Column:
 _SUMMARY = _hide("text", "md", "compare")  # columns the compact tables leave out
 _IN = Column("in_shape", "input", lambda r: r.in_shape, "shape", "input shape (without the batch)")
 _OUT = Column("out_shape", "output", lambda r: r.out_shape, "shape", "output shape (without the batch)")
+_FROZEN = Column("frozen", "frozen", lambda r: r.frozen, "flag",
+                 "held fixed in training: within the training option freeze (body[0] .. body[N]), or an imported "
+                 "layer none of whose parameters trains; the totals count trainable and frozen parameters",
+                 _hide("compare"))
 _FIGURES = (  # what layers and blocks both report
     Column("params", "params", lambda r: r.params, "int", "learned parameters"),
     Column("macs", "MACs", lambda r: r.macs, "count",
@@ -108,6 +112,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     *_FIGURES,
     Column("rf_offset", "offset", lambda r: r.rf_offset, "pair",
            "input pixel at the centre of output unit (0, 0)", _hide("text", "gui", "compare")),
+    _FROZEN,
     Column("counted", "counted", lambda r: "yes" if counted(r) else NOT_COUNTED, "text",
            "whether the op could be counted", _hide("text", "md", "html", "gui", "compare")),
 )
@@ -123,6 +128,7 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
     *(_without(c, *_BLOCK_HIDE.get(c.key, ())) for c in _FIGURES),
     Column("aligned", "aligned", lambda b: b.aligned, "flag",
            "whether the paths of every merge inside agree in jump and centre", _hide("gui")),
+    _without(_FROZEN, "md"),
 )
 
 

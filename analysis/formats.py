@@ -25,8 +25,8 @@ def header_lines(r: Report) -> list[str]:
     lines = [
         f"{r.name}: input {shape_text(r.input_shape)}, batch {r.batch}, {r.dtype}",
         f"Convention: {CONVENTION}",
-        f"Params {t.params:,} (trainable {t.trainable_params:,}, frozen {t.frozen_params:,}; buffers "
-        f"{t.buffers:,})",
+        f"Params {t.params:,} (trainable {t.trainable_params:,}, frozen {t.frozen_params:,}"
+        f"{f' by freeze {r.freeze}' if r.freeze else ''}; buffers {t.buffers:,})",
         f"MACs {ge}{t.macs:,} ({count(t.macs)}), FLOPs {ge}{t.flops:,} ({count(t.flops)})",
         f"Activations kept for backward (training) {ge}{nbytes(t.activation_bytes_train)}; peak live in inference "
         f"{ge}{nbytes(t.peak_activation_bytes_inference)}",

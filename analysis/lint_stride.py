@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from analysis.lint_scan import WINDOWED
 from analysis.records import Lint
 from arch.graph import Graph, Node, fmt_shape
 from arch.op_table import Op
@@ -17,7 +18,6 @@ from arch.shapes import pixels_dropped, rows_left_over
 if TYPE_CHECKING:
     from analysis.lints import _Context
 
-WINDOWED = frozenset(("conv", "maxpool", "avgpool", "nmaxpool"))
 CODE = "stride-drops-pixels"
 
 
@@ -46,13 +46,10 @@ def _plural(n: int, word: str) -> str:
 
 
 def stride_drops_pixels(c: _Context) -> list[Lint]:
-    nodes = c.graph.nodes
-    reads = {i for n in nodes if n.op in WINDOWED and n.attrs["stride"] != (1, 1) for i in n.inputs}
-    users = c.readers(reads)
     out = []
-    for name in sorted(reads, key=c.order.__getitem__):
-        shape = c.index[name].shape
-        readers = [c.index[u] for u in users[name]]
+    for k, name in c.in_order((k, name) for k, s in enumerate(c.scans) for name in s.strided):
+        shape = c.node(k, name).shape
+        readers = c.readers(k, name)
         if any(r.op not in WINDOWED for r in readers):
             continue
         lost = [dropped(r, shape) for r in readers]

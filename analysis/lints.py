@@ -20,13 +20,15 @@ fields with different centres or jumps).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from analysis import parts
 from analysis.lint_paths import paths_misaligned
+from analysis.lint_scan import WINDOWED, Scan, effective_kernel, scan, segment_scan, skips
 from analysis.lint_stride import stride_drops_pixels
-from analysis.receptive import fields, last_spatial
+from analysis.receptive import UnitRF, fields, last_spatial, whole_field
 from analysis.records import Fix, Lint
 from arch import paths
 from arch.dims import dims
@@ -42,8 +44,7 @@ if TYPE_CHECKING:
     from analysis.records import Report
     from arch.spec import Spec
 
-WINDOWED = frozenset(("conv", "maxpool", "avgpool", "nmaxpool"))
-
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------ helpers
 def field_path(spec: Spec, block: str, name: str) -> tuple[str, Any] | None:
@@ -90,25 +91,69 @@ class _Context:
     """What every rule reads: the report, the spec (None for an fx graph) and lookups on the graph."""
 
     def __init__(self, report: Report, spec: Spec | None, target: tuple[int, int] | None,
-                 expansion: Expansion | None) -> None:
+                 expansion: Expansion | None, fields: Mapping[str, UnitRF | None] | None = None) -> None:
         self.report, self.spec, self.target = report, spec, target
         self.expansion = expansion if spec is not None and expansion is not None and expansion.spec is spec else None
         self.graph: Graph = report.graph
-        self.index = {n.name: n for n in self.graph.nodes}
+        self.scans = _scans(self.graph, expansion)
+        self.segments = expansion.segments if expansion is not None and len(self.scans) > 1 else []  # scan k + 1
+        self.fields = fields
         self._validated: dict[tuple[Any, ...], bool] = {}
 
     @cached_property
-    def order(self) -> dict[str, int]:
-        return {n.name: i for i, n in enumerate(self.graph.nodes)}
+    def index(self) -> dict[str, Node]:
+        """Every node by name (for the rare rule that fires: the others look nodes up in their scans)."""
+        if len(self.scans) == 1:
+            return self.scans[0].by_name
+        out: dict[str, Node] = {}
+        for s in self.scans:
+            out.update(s.by_name)
+        return out
 
-    def readers(self, names: set[str]) -> dict[str, list[str]]:
-        """The nodes that read each of ``names``, in graph order (one pass; rules ask only when needed)."""
-        out: dict[str, list[str]] = {name: [] for name in names}
-        if names:
-            for n in self.graph.nodes:
-                for i in n.inputs:
-                    if i in names:
-                        out[i].append(n.name)
+    def owner(self, k: int, name: str) -> int:
+        """The scan that makes value ``name``, which scan ``k`` makes or enters through its port."""
+        scans = self.scans
+        while scans[k].port == name:  # an empty block passes its port on: look further back
+            k -= 1
+        return k
+
+    def where(self, k: int, name: str) -> tuple[int, int]:
+        """The graph position of value ``name`` of scan ``k``, as (scan, position in it)."""
+        k = self.owner(k, name)
+        return k, self.scans[k].position[name]
+
+    def node(self, k: int, name: str) -> Node:
+        """The node of value ``name`` of scan ``k``."""
+        return self.scans[self.owner(k, name)].by_name[name]
+
+    @cached_property
+    def _whole_key(self) -> tuple[Any, ...] | None:
+        return parts.exact(whole_field(self.graph))
+
+    def by_field(self, k: int, rule: str, make: Callable[[], T]) -> T:
+        """What ``rule`` finds in scan ``k`` from its nodes and the receptive fields in it: kept with the
+        block's segment, per field entering it, when the analysis gave every node's field (``find``)."""
+        if k == 0 or self.fields is None:
+            return make()
+        seg = self.segments[k - 1]
+        return parts._cached(seg, (rule, parts.exact(self.fields[seg.port.node]), self._whole_key), make)
+
+    def in_order(self, values: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Values (scan, name), each once, in graph order, each with the scan that makes it."""
+        found = {name: self.where(k, name) for k, name in values}
+        return [(k, name) for name, (k, _) in sorted(found.items(), key=lambda item: item[1])]
+
+    def readers(self, k: int, name: str) -> list[Node]:
+        """The nodes that read value ``name`` of scan ``k``, in graph order: in the scan that makes it and in
+        the scans it enters as their port (the next block, and those after empty ones)."""
+        scans = self.scans
+        k = self.owner(k, name)
+        s = scans[k]
+        out = [s.by_name[u] for u in s.readers.get(name, ())]
+        for s in scans[k + 1:]:
+            if s.port != name:
+                break
+            out += [s.by_name[u] for u in s.readers.get(name, ())]
         return out
 
     def fix(self, description: str, edits: list[tuple[str, Any]],
@@ -151,6 +196,14 @@ class _Context:
         return field_path(self.spec, block, name) if self.spec is not None else None
 
 
+def _scans(graph: Graph, expansion: Expansion | None) -> list[Scan]:
+    """The graph's scans: one per top-level block of a spec (cached with its segment) after the input
+    node's, or one for a whole graph."""
+    if expansion is None or expansion.graph is not graph or expansion.ports[-1] is None:
+        return [scan(graph.nodes, None)]
+    return [scan(graph.nodes[:1], None)] + [segment_scan(seg) for seg in expansion.segments]
+
+
 def edited(spec: Spec, edits: list[tuple[str, Any]]) -> tuple[Spec, set[int]]:
     """``spec`` with the edits applied as ``arch.paths.with_value`` applies them, and the top-level blocks
     they changed. Each edited block goes through ``with_value`` inside a one-block copy of the spec (a
@@ -166,12 +219,6 @@ def edited(spec: Spec, edits: list[tuple[str, Any]]) -> tuple[Spec, set[int]]:
         body[i] = with_value(alone, paths.body(0) + rest, value).body[0]
         changed.add(i)
     return dataclasses.replace(spec, body=body), changed
-
-
-def _effective_kernel(node: Node) -> tuple[int, int]:
-    kh, kw = node.attrs["kernel"]
-    dh, dw = node.attrs.get("dilation", (1, 1))
-    return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
 # -------------------------------------------------------------------------------------------- rules
@@ -232,26 +279,18 @@ def _dilation_effect(c: _Context, fix: Fix, rf: Any) -> str:
     return f"{fix.description}: receptive field {dims(rf.size)} -> {dims(size)} at {layer}{cost}"
 
 
-def _skips(node: Node) -> bool:
-    """A window op whose stride is larger than its effective kernel on some axis."""
-    (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
-    return sh > kh or sw > kw
-
-
 def _skipped_pixels(c: _Context) -> list[Lint]:
     """A value whose every reader is a window op with stride > effective kernel: pixels never read."""
-    read = {i for n in c.graph.nodes if n.op in WINDOWED and n.attrs["stride"] != (1, 1) and _skips(n)
-            for i in n.inputs}  # rarely any
-    users = c.readers(read)
+    read = c.in_order((k, i) for k, s in enumerate(c.scans) for n in s.skipping for i in n.inputs)  # rarely any
     out = []
-    for name in sorted(read, key=c.order.__getitem__):
-        readers = [c.index[u] for u in users[name]]
-        if any(r.op not in WINDOWED or not _skips(r) for r in readers):
+    for k, name in read:
+        readers = c.readers(k, name)
+        if any(r.op not in WINDOWED or not skips(r) for r in readers):
             continue
         node = readers[0]
-        (kh, kw), (sh, sw) = _effective_kernel(node), node.attrs["stride"]
+        (kh, kw), (sh, sw) = effective_kernel(node), node.attrs["stride"]
         message = (f"{node.name}: stride {dims((sh, sw))} is larger than the kernel {dims((kh, kw))}, "
-                   f"so some pixels of {fmt_shape(c.index[name].shape)} are never seen")
+                   f"so some pixels of {fmt_shape(c.node(k, name).shape)} are never seen")
         fix = None
         found = c.path(node.block, "kernel")
         if found is not None:
@@ -263,14 +302,15 @@ def _skipped_pixels(c: _Context) -> list[Lint]:
 
 
 def _early_collapse(c: _Context) -> list[Lint]:
-    nodes = c.graph.nodes
-    for i, n in enumerate(nodes):
-        if n.op not in WINDOWED or len(n.shape) != 3 or n.shape[1:] != (1, 1):
+    """The first window op that makes a map 1x1 (from a larger one), when window ops with larger kernels
+    follow it."""
+    for k, s in enumerate(c.scans):
+        if not s.collapses:
             continue
-        src = c.index[n.inputs[0]].shape
-        if src[1:] == (1, 1):
-            continue
-        wasted = [m for m in nodes[i + 1:] if m.op in WINDOWED and tuple(m.attrs["kernel"]) != (1, 1)]
+        i = s.collapses[0]
+        n = s.nodes[i]
+        src = c.node(k, n.inputs[0]).shape
+        wasted = [s.nodes[j] for j in s.wide if j > i] + [t.nodes[j] for t in c.scans[k + 1:] for j in t.wide]
         if not wasted:
             return []
         message = (f"the map collapses to 1x1 at {n.name} ({dims(src[1:])} -> 1x1) while {len(wasted)} later "
@@ -309,15 +349,11 @@ def _channel_fix(c: _Context, block: str, counts: list[int]) -> Fix | None:
 
 def _channels(c: _Context) -> list[Lint]:
     odd: dict[str, list[tuple[str, int]]] = {}
-    for n in c.graph.nodes:
-        if n.op == Op.CONV and c.index[n.inputs[0]].shape[1:] != (1, 1):
-            count = n.attrs["out_channels"]
-        elif n.op == Op.LINEAR and n.family != "classifier" and n is not c.graph.output:  # logits: the task's
-            count = n.attrs["out_features"]
-        else:
-            continue
-        if count % 8:
-            odd.setdefault(n.block, []).append((n.name, count))
+    output = c.graph.output
+    for s in c.scans:
+        for n, count in s.odd:
+            if n is not output:  # the logits' width is the task's
+                odd.setdefault(n.block, []).append((n.name, count))
     out = []
     for block, items in odd.items():
         listed = ", ".join(f"{name} {count}" for name, count in items)
@@ -327,42 +363,13 @@ def _channels(c: _Context) -> list[Lint]:
     return out
 
 
-def _projection_of(c: _Context, side: str, other: str) -> Node | None:
-    """The 1x1 conv of a projection shortcut: ``side`` is conv (-> bn) from a value ``other`` also reads."""
-    node = c.index[side]
-    if node.op == Op.BN:
-        node = c.index[node.inputs[0]]
-    if node.op != Op.CONV or tuple(node.attrs["kernel"]) != (1, 1):
-        return None
-    source, seen, todo = node.inputs[0], set(), [other]
-    found = False
-    while todo:
-        name = todo.pop()
-        if name in (side, node.name):  # the conv feeds the other path too: not a shortcut
-            return None
-        if name == source:
-            found = True
-        elif name not in seen and c.order[name] > c.order[source]:  # earlier values cannot lead to source
-            seen.add(name)
-            todo.extend(c.index[name].inputs)
-    return node if found else None
-
-
 def _projections(c: _Context) -> list[Lint]:
-    shortcuts = []
-    for n in c.graph.nodes:
-        if n.op == Op.ADD:
-            a, b = n.inputs
-            conv = _projection_of(c, a, b) or _projection_of(c, b, a)
-            if conv is not None:
-                shortcuts.append((n, conv))
-    users = c.readers({conv.name for _, conv in shortcuts})
     out = []
-    for n, conv in shortcuts:
-        names = {conv.name} | {u for u in users[conv.name] if c.index[u].op == Op.BN}
+    for k, n, conv in [(k, n, conv) for k, s in enumerate(c.scans) for n, conv in s.shortcuts]:
+        names = {conv.name} | {u.name for u in c.readers(k, conv.name) if u.op == Op.BN}
         params = sum(c.report.layer(x).params for x in names)
         macs = sum(c.report.layer(x).macs for x in names)
-        src = c.index[conv.inputs[0]].shape
+        src = c.node(k, conv.inputs[0]).shape
         message = (f"the shortcut needs a 1x1 projection ({src[0]} -> {conv.attrs['out_channels']} channels, "
                    f"stride {dims(conv.attrs['stride'])}): {params:,} params, {macs:,} MACs")
         fix = None
@@ -375,12 +382,10 @@ def _projections(c: _Context) -> list[Lint]:
 
 
 def _wasted_bias(c: _Context) -> list[Lint]:
-    biased = [n for n in c.graph.nodes if n.op == Op.CONV and n.attrs["bias"]]
-    readers = c.readers({n.name for n in biased})
     out = []
-    for n in biased:
-        users = readers[n.name]
-        if len(users) != 1 or c.index[users[0]].op != Op.BN:
+    for k, n in [(k, n) for k, s in enumerate(c.scans) for n in s.biased]:
+        users = c.readers(k, n.name)
+        if len(users) != 1 or users[0].op != Op.BN:
             continue
         found = c.path(n.block, "bias")
         fix = c.neutral_fix(f"bias off in {n.block}", found[0], False) if found is not None else None
@@ -394,8 +399,9 @@ CHECKS = (_small_field, _skipped_pixels, stride_drops_pixels, _early_collapse, _
 
 
 def find(report: Report, spec: Spec | None, target: tuple[int, int] | None,
-         expansion: Expansion | None = None) -> list[Lint]:
+         expansion: Expansion | None = None, fields: Mapping[str, UnitRF | None] | None = None) -> list[Lint]:
     """Every lint of an analysed network; fixes are checked against ``spec``, incrementally when
-    ``expansion`` (how the report's graph was expanded from ``spec``) is given."""
-    c = _Context(report, spec, target, expansion)
+    ``expansion`` (how the report's graph was expanded from ``spec``) is given. ``fields``: the analysis's
+    field of every node, so that with ``expansion`` what rules find from fields is kept per block too."""
+    c = _Context(report, spec, target, expansion, fields)
     return [lint for rule in CHECKS for lint in rule(c)]

@@ -42,11 +42,12 @@ class LayerCounts(NamedTuple):
     out_shape: Shape
     trainable_params: int
     buffers: int
+    frozen: bool
 
 
 class Counts(NamedTuple):
     rows: list[LayerCounts]  # one per layer, in graph order (not the input)
-    sums: dict[str, tuple[int, int, int, int]]  # per block: params, macs, flops, activation bytes
+    sums: dict[str, tuple[int, int, int, int, int]]  # per block: params, macs, flops, activation bytes, trainable
     totals: tuple[int, int, int, int, int]  # params, trainable, buffers, macs, flops
     gated: bool  # has a multiply by a broadcast gate (squeeze-excitation)
     saved: Saved  # training memory
@@ -59,8 +60,10 @@ class Fields(NamedTuple):
 
 
 def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str, batch: int,
-           dtype_bytes: int) -> Counts:
-    """The figures of ``nodes`` that do not depend on receptive fields; ``keep``: the value that leaves."""
+           dtype_bytes: int, held: Callable[[str], bool] | None = None) -> Counts:
+    """The figures of ``nodes`` that do not depend on receptive fields; ``keep``: the value that leaves;
+    ``held``: whether the freeze point holds a block (path) fixed, so none of its parameters train (None:
+    nothing frozen)."""
     shapes: dict[str, Shape] = {port.node: port.shape} if port is not None else {}
     size: dict[str, int] = {port.node: numel(port.shape) * batch * dtype_bytes} if port is not None else {}
     rows: list[LayerCounts] = []
@@ -68,7 +71,7 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
     trainable: dict[str, int] = {}
     params_sum = trainable_sum = buffers_sum = macs_sum = flops_sum = 0
     gated = False
-    block, s = None, [0, 0, 0, 0]  # a block's layers are consecutive: look its sums up once
+    block, s, fixed = None, [0, 0, 0, 0, 0], False  # a block's layers are consecutive: look it up once
     for n in nodes:
         op, name, shape = n.op, n.name, n.shape
         shapes[name] = shape
@@ -80,29 +83,35 @@ def counts(nodes: Sequence[Node], port: Port | None, port_grad: bool, keep: str,
             continue
         in_shape = shapes[n.inputs[0]] if n.inputs else ()
         params, buffers, macs, flops = OPS[op].count(n, in_shape)
-        still = params - frozen(n, params) if params and "frozen_params" in n.attrs else params
+        if n.block != block:
+            block = n.block
+            s = sums.setdefault(block, [0, 0, 0, 0, 0])
+            fixed = held is not None and held(block)
+        if fixed:
+            still = 0
+        else:
+            still = params - frozen(n, params) if params and "frozen_params" in n.attrs else params
         trainable[name] = still
         if batch != 1 and "once" not in n.attrs:
             macs, flops = macs * batch, flops * batch
-        rows.append(LayerCounts(params, macs, flops, act, name, n.block, op, in_shape, shape, still, buffers))
+        rows.append(LayerCounts(params, macs, flops, act, name, n.block, op, in_shape, shape, still, buffers,
+                                fixed or (params > 0 and still == 0)))
         params_sum += params
         trainable_sum += still
         buffers_sum += buffers
         macs_sum += macs
         flops_sum += flops
-        if n.block != block:
-            block = n.block
-            s = sums.setdefault(block, [0, 0, 0, 0])
         s[0] += params
         s[1] += macs
         s[2] += flops
         s[3] += act
+        s[4] += still
         if op == "mul":
             gated = gated or any(shapes[i] != shape for i in n.inputs)
     saved = saved_for_backward(nodes, port.node if port else None, port_grad, trainable, size, shapes, batch,
                                dtype_bytes)
     peak = peak_bytes(nodes, port.node if port else None, size[port.node] if port else 0, keep, size)
-    return Counts(rows, {k: (v[0], v[1], v[2], v[3]) for k, v in sums.items()},
+    return Counts(rows, {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in sums.items()},
                   (params_sum, trainable_sum, buffers_sum, macs_sum, flops_sum), gated, saved, peak)
 
 
@@ -139,9 +148,11 @@ def _cached(seg: Segment, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
     return found
 
 
-def segment_counts(seg: Segment, port_grad: bool, batch: int, dtype_bytes: int) -> Counts:
-    return _cached(seg, ("counts", port_grad, batch, dtype_bytes),
-                   lambda: counts(seg.nodes, seg.port, port_grad, seg.out.node, batch, dtype_bytes))
+def segment_counts(seg: Segment, port_grad: bool, batch: int, dtype_bytes: int, fixed: bool) -> Counts:
+    """``fixed``: the freeze point holds the whole segment (a top-level block) fixed."""
+    return _cached(seg, ("counts", port_grad, batch, dtype_bytes, fixed),
+                   lambda: counts(seg.nodes, seg.port, port_grad, seg.out.node, batch, dtype_bytes,
+                                  (lambda _block: True) if fixed else None))
 
 
 def segment_fields(seg: Segment, entering: UnitRF | None, whole: UnitRF, whole_key: tuple[Any, ...] | None) -> Fields:

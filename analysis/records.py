@@ -80,6 +80,7 @@ class LayerRecord(Figures):
     out_shape: Shape
     trainable_params: int = 0
     buffers: int = 0
+    frozen: bool = False  # held fixed in training: by the freeze point, or (import) no parameter of it trains
 
 
 @dataclass(slots=True)
@@ -94,6 +95,7 @@ class BlockRecord(Figures):
     in_shape: Shape
     out_shape: Shape
     aligned: bool = True  # False when a multi-path merge inside differs in jump or centre
+    frozen: bool = False  # held fixed in training, as its layers (``LayerRecord.frozen``)
 
 
 @dataclass
@@ -138,6 +140,7 @@ class Report:
     receptive_field: ReceptiveField
     lints: list[Lint]
     notes: list[str] = field(default_factory=list)  # statements a reader needs (SE gates, unknown ops)
+    freeze: str | None = None  # the training option freeze the trainable / frozen figures assume (body[N])
 
     def __post_init__(self) -> None:
         self._layers = {r.name: r for r in self.layers}
@@ -158,6 +161,7 @@ class Report:
             "input_shape": list(self.input_shape),
             "batch": self.batch,
             "dtype": self.dtype,
+            "freeze": self.freeze,
             "convention": CONVENTION,
             "totals": {
                 "params": t.params, "trainable_params": t.trainable_params, "frozen_params": t.frozen_params,
@@ -171,10 +175,11 @@ class Report:
             "receptive_field": {"layer": rf.layer, "size": list(rf.size), "jump": list(rf.jump),
                                 "offset": list(rf.offset)},
             "layers": [{"name": r.name, "block": r.block, "type": r.type, "in_shape": list(r.in_shape),
-                        "out_shape": list(r.out_shape), **r.figures_json()} for r in self.layers],
+                        "out_shape": list(r.out_shape), **r.figures_json(), "trainable_params": r.trainable_params,
+                        "frozen": r.frozen} for r in self.layers],
             "blocks": [{"path": b.path, "family": b.family, "summary": b.summary, "label": b.label, "parent": b.parent,
                         "in_shape": list(b.in_shape), "out_shape": list(b.out_shape), **b.figures_json(),
-                        "aligned": b.aligned} for b in self.blocks],
+                        "aligned": b.aligned, "frozen": b.frozen} for b in self.blocks],
             "lints": [{
                 "block": lint.block, "code": lint.code, "message": lint.message, "severity": lint.severity,
                 "fix": None if lint.fix is None else {

@@ -20,9 +20,9 @@ from arch.options import ConfigError, no_effect, option, problems_of
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-LOSSES = ("ce", "bce", "mse")
+LOSSES = ("auto", "ce", "bce", "mse")
 POLICIES = ("none", "autoaugment", "randaugment", "trivialaugment")
-MONITORS = ("val_acc", "val_loss", "val_top5")
+MONITORS = ("val_acc", "val_loss", "val_top5", "val_f1", "val_map")
 MAX_BATCH = 65536
 SGD = ("optimizer", ("sgd",))  # options that act only with SGD (the GUI greys them otherwise)
 
@@ -44,10 +44,11 @@ class TrainConfig:
     momentum: float = option("float", 0.9, "SGD momentum", min=0.0, max=0.999, metavar="X", when=SGD,
                              searchable=True)
     label_smoothing: float = option("float", 0.1, "label smoothing of the cross-entropy loss", min=0.0, max=0.5,
-                                    metavar="X", searchable=True, when=("loss", ("ce",)))
-    loss: str = option("choice", "ce", "training loss: ce (cross-entropy), bce (binary cross-entropy with logits, "
-                       "one sigmoid per class), mse (mean squared error of the softmax against one-hot targets)",
-                       choices=LOSSES, searchable=True)
+                                    metavar="X", searchable=True, when=("loss", ("auto", "ce")))
+    loss: str = option("choice", "auto", "training loss: auto (follows the data: bce for multi-label data, ce "
+                       "otherwise), ce (cross-entropy), bce (binary cross-entropy with logits, one sigmoid per class; "
+                       "the only loss multi-label data takes), mse (mean squared error of the softmax against "
+                       "one-hot targets)", choices=LOSSES, searchable=True)
     crop: int | None = option("int", None, "augmentation: random-crop padding in pixels (auto: 1/8 of the side "
                               "for natural images, 0 for digits; 0: no crop)", min=0, max=64, nullable=True,
                               none="auto", metavar="PX", searchable=True)
@@ -80,7 +81,8 @@ class TrainConfig:
                            "area (0: off; with mixup, each batch picks one)", min=0.0, max=10.0, metavar="ALPHA",
                            searchable=True)
     monitor: str = option("choice", "val_acc", "validation metric that picks the best checkpoint and drives early "
-                          "stopping (val_top5: top-5 accuracy, classes > 5)", choices=MONITORS)
+                          "stopping (val_top5: top-5 accuracy, classes > 5; val_f1, val_map: mean F1 and mean "
+                          "average precision, multi-label data)", choices=MONITORS)
     patience: int | None = option("int", None, "early stopping: stop after N epochs without the monitored metric "
                                   "improving by more than min-delta", min=1, max=10_000, nullable=True, none="off",
                                   metavar="N")
@@ -88,7 +90,8 @@ class TrainConfig:
                               "as an improvement", min=0.0, max=1e9, metavar="X")
     pretrained: str | None = option("text", None, "start from torchvision weights: a state_dict file, or a weights "
                                     "name such as ResNet18_Weights.IMAGENET1K_V1 (torch's hub cache, else a "
-                                    "download when online); the head is replaced for the data's classes",
+                                    "download when online, or from CONVSMITH_WEIGHTS_MIRROR); the head is "
+                                    "replaced for the data's classes",
                                     nullable=True, also="a file or a torchvision weights name", metavar="WEIGHTS",
                                     more=True)
     freeze: str | None = option("text", None, "freeze the parameters of the blocks up to and including this one",

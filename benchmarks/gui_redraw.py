@@ -131,15 +131,16 @@ class Collections:
 
 
 def settle(app: Any, freeze: bool, limit_s: float = 120.0) -> float:
-    """Let the window's background threads (the training tab preloads torch shortly after start-up)
-    finish before measuring: they compete for the interpreter. Seconds waited."""
+    """Let the window's background jobs (the training tab preloads torch shortly after start-up, in a
+    ``gui.jobs`` thread named ``job-<title>``) finish before measuring: they compete for the interpreter.
+    Seconds waited."""
     import threading
 
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit_s:
         app.processEvents()
         started = time.perf_counter() - t0 > 2.0  # the preload is started by a timer after start-up
-        if started and not any(t.name.startswith("background-") for t in threading.enumerate()):
+        if started and not any(t.name.startswith("job-") for t in threading.enumerate()):
             break
         time.sleep(0.05)
     gc.collect()

@@ -7,10 +7,14 @@ the table shows and signals those that changed (every row while sorted or filter
 for every role of every visible cell on each paint, and each call crosses into Python: so the model
 sorts and filters itself (on raw values) instead of sitting behind a QSortFilterProxyModel, whose every
 mapped call costs two or three more crossings, and ``data`` is kept to lookups returning plain ints.
+
+With the training option ``freeze`` set (``set_freeze``: the designer's "Freeze up to here") the records are
+the analysis at that freeze point: frozen layers and blocks marked, the totals split into trainable and frozen.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from itertools import groupby
 from typing import Any
@@ -35,9 +39,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from analysis import columns
+from analysis import Report, analyze, columns
 from analysis.columns import Column
 from analysis.formats import at_least, count, hw, nbytes
+from arch.errors import ConvSmithError
 from gui.evaluation import Evaluation
 from gui.session import Hub
 from gui.widgets import TextPane
@@ -271,6 +276,9 @@ class AnalysisPanel(QWidget):
         self.totals = TextPane(lines=2)
         layout.addWidget(self.totals)
         self._syncing = False
+        self.freeze: str | None = None  # the training option the records assume (body[N]; None: nothing frozen)
+        self.report: Report | None = None  # the records shown: the evaluation's, at the freeze point
+        self.freeze_problem = ""  # why the freeze point does not fit the network
         self._shown_path = ""  # the selection last scrolled to
         self._sized: set[str] = set()
         self.mode.currentTextChanged.connect(self._mode_changed)
@@ -283,8 +291,31 @@ class AnalysisPanel(QWidget):
     def model(self) -> RecordModel:
         return self.models[self.mode.currentText()]
 
+    def set_freeze(self, freeze: str | None) -> None:
+        """Show the analysis at the training option ``freeze`` (None: nothing frozen)."""
+        if freeze != self.freeze:
+            self.freeze = freeze
+            if self.hub.evaluation is not None:
+                self.show_evaluation(self.hub.evaluation)
+
+    def _at_freeze(self, ev: Evaluation) -> Report | None:
+        """The evaluation's report at the freeze point. Stale (shapes fail), the last one shown is kept; a
+        freeze point the network lacks leaves nothing frozen and says why (``freeze_problem``)."""
+        self.freeze_problem = ""
+        if self.freeze is None or ev.shown is None:
+            return ev.shown
+        if ev.stale:  # the last valid analysis: as shown at this freeze point, when it was
+            kept = self.report
+            return kept if kept is not None and kept.graph is ev.shown.graph and kept.freeze == self.freeze \
+                else ev.shown
+        try:  # the evaluation's expansion: every block's counts come from its cache
+            return analyze(ev.spec, expansion=ev.expansion, freeze=self.freeze)
+        except ConvSmithError as e:
+            self.freeze_problem = str(e)
+            return ev.shown
+
     def show_evaluation(self, ev: Evaluation) -> None:
-        rep = ev.shown
+        rep = self.report = self._at_freeze(ev)
         self._syncing = True
         for mode, model in self.models.items():
             if mode != self.mode.currentText():
@@ -296,7 +327,7 @@ class AnalysisPanel(QWidget):
         if self.mode.currentText() not in self._sized and rep is not None:
             self._sized.add(self.mode.currentText())
             self.table.resizeColumnsToContents()
-        self.totals.setText(self.totals_text(ev))
+        self.totals.setText(self.totals_text(ev, rep, self.freeze_problem))
         self.show_selection(self.hub.selection)
 
     def _rows_on_screen(self) -> range:
@@ -308,19 +339,23 @@ class AnalysisPanel(QWidget):
         return range(top, (bottom if bottom >= 0 else self.model.rowCount() - 1) + 1)
 
     @staticmethod
-    def totals_text(ev: Evaluation) -> str:
-        rep = ev.shown
+    def totals_text(ev: Evaluation, rep: Report | None, freeze_problem: str = "") -> str:
+        """The totals of ``rep`` (the evaluation's report at the freeze point) and what is wrong, in red."""
         if rep is None:
             return "<span style='color:#c5221f'>No analysis: " + "; ".join(map(str, ev.problems)) + "</span>"
         t, rf = rep.totals, rep.receptive_field
         ge = at_least(rep)  # "≥ " when an uncounted op makes these lower bounds
-        text = (f"<b>Total</b> {t.params:,} params ({count(t.params)}) · "
+        by = f" by freeze {rep.freeze}" if rep.freeze else ""
+        text = (f"<b>Total</b> {t.params:,} params ({count(t.params)}; trainable {t.trainable_params:,}, "
+                f"frozen {t.frozen_params:,}{by}) · "
                 f"{ge}{count(t.macs)} MACs · {ge}{count(t.flops)} FLOPs · "
                 f"activations {ge}{nbytes(t.activation_bytes_train)} (training, batch 1) · "
                 f"peak inference {ge}{nbytes(t.peak_activation_bytes_inference)} · "
                 f"RF {ge}{hw(rf.size)} at <tt>{rf.layer}</tt>, jump {hw(rf.jump)}")
         if t.lower_bound:
             text += f"<br><span style='color:#c5221f'>Lower bounds: not counted {', '.join(t.unknown_ops)}</span>"
+        if freeze_problem:
+            text += f"<br><span style='color:#c5221f'>Nothing frozen: {html.escape(freeze_problem)}</span>"
         if ev.stale:
             text = ("<span style='color:#c5221f'>Shapes fail — showing the last valid analysis. "
                     + "; ".join(map(str, ev.problems)) + "</span><br>" + text)

@@ -52,7 +52,8 @@ def _text(value: Any) -> str:
 
 
 def preview_images(data: Any, n: int = PREVIEW) -> tuple[list[np.ndarray], list[str]]:
-    """The first ``n`` validation images as (H, W, 3) uint8 pictures, and their class names."""
+    """The first ``n`` validation images as (H, W, 3) uint8 pictures, and their labels in words (class names;
+    multi-label: the names joined by '+')."""
     x, y = next(data.batches("val", n, data.normalizer(data.device)))
     mean = np.asarray(data.mean, dtype=np.float32).reshape(1, -1, 1, 1)
     std = np.asarray(data.std, dtype=np.float32).reshape(1, -1, 1, 1)
@@ -63,7 +64,7 @@ def preview_images(data: Any, n: int = PREVIEW) -> tuple[list[np.ndarray], list[
         c = p.shape[0]
         rgb = p[:3].transpose(1, 2, 0) if c >= 3 else np.repeat(p[0][..., None], 3, axis=2)
         pictures.append(np.ascontiguousarray(rgb))
-    return pictures, [data.classes[int(i)] for i in y.cpu()]
+    return pictures, data.label_names(y)
 
 
 class SampleStrip(QScrollArea):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PyQt6.QtCore import QLineF, QPointF, QRectF, QSize, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPolygonF
@@ -37,6 +37,7 @@ INK, MUTED, ACCENT, ERROR = QColor("#202124"), QColor("#6b7280"), QColor("#1a73e
 BORDER = QColor("#9aa0a6")
 MIN_W, PAD, GAP, EDGE = 220.0, 8.0, 12.0, 34.0
 LABEL_W = 160.0  # room right of a wire for its shape label
+RUNS_KEPT = 4096  # run sketches remembered (a few kilobytes each)
 EMPTY_HINT = ("This network is empty. Double-click a block in the palette (or drag it here), or start from a "
               "template: File > New from template.")
 CENTER = Qt.AlignmentFlag.AlignCenter.value
@@ -79,20 +80,29 @@ class Sketcher:
         self.mono.setPointSizeF(8.0)
         self.metrics = {id(f): QFontMetricsF(f) for f in (self.font, self.bold, self.mono)}
         self.line = self.metrics[id(self.font)].height()
+        # a run's sketch by its lines: an edit re-sketches the blocks it changed, whose runs mostly stay the
+        # same (sketches are never changed once made: placing one copies its ops)
+        self._runs: dict[tuple[str, ...], Sketch] = {}
 
     def width(self, font: QFont, text: str) -> float:
         return self.metrics[id(font)].horizontalAdvance(text)
 
     # ------------------------------------------------------------ structure
     def run(self, run: Run) -> Sketch:
-        lines = run.lines()
+        lines = tuple(run.lines())
+        found = self._runs.get(lines)
+        if found is not None:
+            return found
         w = max(self.width(self.font, t) for t in lines) + 2 * PAD
         h = len(lines) * self.line + PAD
         ops: list[tuple[Any, ...]] = [("rect", QRectF(0, 0, w, h), QColor("#ffffff"), BORDER, 4.0)]
         for k, text in enumerate(lines):
             ops.append(("text", QRectF(PAD, PAD / 2 + k * self.line, w - 2 * PAD, self.line), text, self.font, INK,
                         CENTER))
-        return Sketch(w, h, ops)
+        if len(self._runs) >= RUNS_KEPT:
+            self._runs.clear()
+        sketch = self._runs[lines] = Sketch(w, h, ops)
+        return sketch
 
     def column(self, items: Column) -> Sketch:
         parts = [self.run(i) if isinstance(i, Run) else self.merge(i) for i in items]
@@ -282,6 +292,24 @@ class Wires(QGraphicsItem):
                 painter.drawText(QPointF(line.p1().x() + 8, (line.p1().y() + line.p2().y()) / 2 + 4), text)
 
 
+class Laid(NamedTuple):
+    """How a layout placed a top-level block (not a stage): the next layout takes it as it is when the block
+    is the same spec object expanded to the same info object (an edit elsewhere, arch/expand.py), starts at the
+    same height with the same shape entering it and has the same problem."""
+
+    bs: Any
+    info: Any
+    error: str
+    top: float
+    entering: str  # the shape on the wire into it
+    edge: tuple[QLineF, str]
+    key: tuple[Any, ...]  # its glyph's cache key
+    glyph: Glyph
+    shapes: tuple[Any, tuple[Any, ...], Any] | None  # its multi-path entry in ``_shapes``
+    bottom: float
+    leaving: str  # the shape on the wire out of it
+
+
 class DiagramView(QGraphicsView):
     """The diagram of the hub's current network."""
 
@@ -313,6 +341,7 @@ class DiagramView(QGraphicsView):
         # to draw): an edit re-expands a few blocks, and the others keep their info objects
         self._shapes: dict[str, tuple[Any, tuple[Any, ...], Any]] = {}
         self._next_shapes: dict[str, tuple[Any, tuple[Any, ...], Any]] = {}
+        self._laid: list[Laid | None] = []  # per top-level block: how the last layout placed it
         self._press: QPointF | None = None
         self._fitted_for: object = None
         hub.evaluated.connect(self.show_evaluation)
@@ -329,7 +358,8 @@ class DiagramView(QGraphicsView):
         return glyph
 
     def _leaf(self, ev: Evaluation, path: str, fam_name: str, summary: str, label: str, errors: dict[str, str],
-              reached: bool) -> Glyph:
+              reached: bool) -> tuple[Glyph, tuple[Any, ...]]:
+        """A block's glyph and its cache key."""
         info = ev.info(path)
         branched = reached and info is not None and family(fam_name).multipath
         shape_key: tuple[Any, ...] = ()
@@ -352,7 +382,7 @@ class DiagramView(QGraphicsView):
         # the branches are walked only for a glyph that is not cached (most are, after an edit)
         return self._glyph(key, path, lambda: self.sketcher.block(
             path, fam_name, summary, label, ev.walker.structure(drawn) if branched and drawn is not None else None,
-            error, reached))
+            error, reached)), key
 
     def show_evaluation(self, ev: Evaluation) -> None:
         """Re-lay the diagram: reuse unchanged glyphs, move them, redraw the wires.
@@ -364,12 +394,9 @@ class DiagramView(QGraphicsView):
         """
         extent = self.scene().sceneRect()
         self._next, self._next_shapes = {}, {}
+        laid: list[Laid | None] = []
         errors = {p.path: p.message for p in ev.problems}
-        reached = {b.path for b in ev.graph.blocks if b.output}
-        children: dict[str, list[Any]] = {}
-        for b in ev.graph.blocks:
-            if b.parent is not None:
-                children.setdefault(b.parent, []).append(b)
+        children: dict[str, list[Any]] | None = None  # a stage's repeats, gathered at the first stage
         edges: list[tuple[QLineF, str]] = []
         self.glyphs = {}
         text = f"input {fmt_shape(ev.graph.input_shape)}"
@@ -377,22 +404,45 @@ class DiagramView(QGraphicsView):
         start.setPos(-start.sketch.width / 2, 0)
         y = start.sketch.height
         shape = fmt_shape(ev.graph.input_shape)
+        before = self._laid
         for i, bs in enumerate(ev.spec.body):
             path = paths.body(i)
             info = ev.info(path)
-            ok = path in reached
+            error = errors.get(path, "")
+            seen = before[i] if i < len(before) else None
+            if (seen is not None and seen.bs is bs and seen.info is info and seen.top == y and seen.entering == shape
+                    and seen.error == error):  # laid out as before: the same glyph at the same place
+                edges.append(seen.edge)
+                self._next[seen.key] = self.glyphs[path] = seen.glyph
+                if seen.shapes is not None:
+                    self._next_shapes[path] = seen.shapes
+                laid.append(seen)
+                y, shape = seen.bottom, seen.leaving
+                continue
+            ok = info is not None and bool(info.output)
             summary = info.summary if info is not None else summary_of(ev.spec, bs)
-            edges.append((QLineF(0, y, 0, y + EDGE), shape))
+            edge = (QLineF(0, y, 0, y + EDGE), shape)
+            edges.append(edge)
+            top, entering = y, shape
             y += EDGE
             if bs.block == "stage":
-                y = self._stage(ev, path, summary, children.get(path, []), errors, reached, edges, y)
+                if children is None:
+                    children = {}
+                    for b in ev.graph.blocks:
+                        if b.parent is not None:
+                            children.setdefault(b.parent, []).append(b)
+                y = self._stage(ev, path, summary, children.get(path, []), errors, edges, y)
+                shape = fmt_shape(info.out_shape) if ok and info is not None else "?"
+                laid.append(None)  # a stage's repeats and frame are laid out every time
             else:
-                g = self._leaf(ev, path, bs.block, summary, bs.label, errors, ok)
+                g, key = self._leaf(ev, path, bs.block, summary, bs.label, errors, ok)
                 g.setPos(-g.sketch.width / 2, y)
                 g.setZValue(1)
                 self.glyphs[path] = g
                 y += g.sketch.height
-            shape = fmt_shape(info.out_shape) if ok and info is not None else "?"
+                shape = fmt_shape(info.out_shape) if ok and info is not None else "?"
+                laid.append(None if info is None else
+                            Laid(bs, info, error, top, entering, edge, key, g, self._next_shapes.get(path), y, shape))
         self.hint.setVisible(not ev.spec.body)
         if not ev.spec.body:
             self.hint.setPos(-MIN_W, y + EDGE / 2)
@@ -405,7 +455,7 @@ class DiagramView(QGraphicsView):
         for key, glyph in self._cache.items():
             if key not in self._next:
                 self.scene().removeItem(glyph)
-        self._cache, self._shapes = self._next, self._next_shapes
+        self._cache, self._shapes, self._laid = self._next, self._next_shapes, laid
         self.wires.set_edges(edges)
         bounds = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
         self.scene().setSceneRect(bounds)
@@ -417,7 +467,7 @@ class DiagramView(QGraphicsView):
             self.viewport().update()
 
     def _stage(self, ev: Evaluation, path: str, summary: str, repeats: list[Any], errors: dict[str, str],
-               reached: set[str], edges: list[tuple[QLineF, str]], y: float) -> float:
+               edges: list[tuple[QLineF, str]], y: float) -> float:
         """A stage: its repeats one below the other inside a titled frame, from ``y``; where it ends."""
         top = y
         y += self.sketcher.line + PAD
@@ -426,7 +476,7 @@ class DiagramView(QGraphicsView):
             if k:
                 edges.append((QLineF(0, y, 0, y + EDGE * 0.7), fmt_shape(rep.in_shape)))
                 y += EDGE * 0.7
-            g = self._leaf(ev, rep.path, rep.family, rep.summary, rep.label, errors, rep.path in reached)
+            g, _ = self._leaf(ev, rep.path, rep.family, rep.summary, rep.label, errors, bool(rep.output))
             g.setPos(-g.sketch.width / 2, y)
             g.setZValue(1)
             self.glyphs[rep.path] = g

@@ -320,13 +320,14 @@ class NetworkEditor(QWidget):
         for p in ev.problems:
             errors.setdefault(p.path, []).append(p.message)
             errors.setdefault(paths.body(top_index(p.path)), []).append(p.message)
-        repeats: dict[str, list[BlockInfo]] = {}
-        for b in ev.graph.blocks:
-            if b.parent is not None:
-                repeats.setdefault(b.parent, []).append(b)
+        repeats: dict[str, list[BlockInfo]] = {}  # the blocks inside each block: gathered for the first row made
 
         def children(path: str, block: BlockSpec | None) -> list[Row]:
             """A stage's repeats, a branch's path blocks (nested ones under theirs), its identity paths."""
+            if not repeats:
+                for b in ev.graph.blocks:
+                    if b.parent is not None:
+                        repeats.setdefault(b.parent, []).append(b)
             rows = [Row(b.path, f"{b.path[len(path):]}  {b.summary}", fmt_shape(b.out_shape) if b.output else "—",
                         "block", "; ".join(errors.get(b.path, [])), _lists_branches(b.family) and bool(b.output),
                         children(b.path, get_block(ev.spec, b.path) if b.family == "branch" else None))

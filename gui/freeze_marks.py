@@ -1,13 +1,16 @@
 """Freezing shown in the designer: the Network editor's right-click "Freeze up to here" sets the training
-option ``freeze`` to that top-level block, and the blocks a run would freeze are marked (tinted, with a
-tooltip) in the editor for as long as the option says so."""
+option ``freeze`` to that top-level block; the analysis table then shows the analysis at that freeze point
+(``AnalysisPanel.set_freeze``), and the blocks that analysis marks frozen are marked (tinted, with a tooltip)
+in the editor for as long as the option says so."""
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtGui import QAction, QBrush, QColor
 
+from analysis.records import Report
 from arch.paths import body, top_index
+from gui.analysis_table import AnalysisPanel
 from gui.editor import NetworkEditor
 from gui.session import Hub
 from gui.train_form import TrainForm
@@ -15,16 +18,15 @@ from gui.train_form import TrainForm
 FROZEN = QColor("#d2e3fc")  # light blue: "ice"
 
 
-def _within(path: str, last: int) -> bool:
-    """Whether a block path lies in body[0] .. body[last]."""
-    index = top_index(path)
-    return index is not None and index <= last
-
-
 class FreezeMarks(QObject):
     def __init__(self, editor: NetworkEditor, hub: Hub, form: TrainForm) -> None:
         super().__init__(editor)
         self.editor, self.hub, self.form = editor, hub, form
+        # the designer's analysis table, beside the editor in the same window: it analyses at the freeze point
+        panel = editor.window().findChild(AnalysisPanel)
+        if panel is None:
+            raise RuntimeError("the designer's analysis table is not in the editor's window")
+        self.panel: AnalysisPanel = panel
         self.summary = ""  # "frozen for training up to body[3]: N parameters frozen, M trainable"
         self._marked: set[str] = set()  # rows tinted now
         self.action = QAction("Freeze up to here", editor)
@@ -49,24 +51,29 @@ class FreezeMarks(QObject):
     def frozen_up_to(self) -> int | None:
         return top_index(self.form.values().get("freeze") or "")
 
+    def _report(self) -> Report | None:
+        """The analysis at the freeze point as set (None: no valid analysis, or nothing frozen)."""
+        report = self.panel.report
+        return report if report is not None and report.freeze is not None else None
+
     def counts(self) -> tuple[int, int] | None:
         """(trainable, frozen) parameters of the network with ``freeze`` as set, from the analysis (None: no
         valid analysis, or nothing frozen)."""
-        last = self.frozen_up_to()
-        evaluation = self.hub.evaluation
-        report = evaluation.report if evaluation is not None else None
-        if last is None or report is None:
-            return None
-        frozen = sum(r.params for r in report.layers if _within(r.block, last))
-        return report.totals.params - frozen, frozen
+        report = self._report()
+        return None if report is None else (report.totals.trainable_params, report.totals.frozen_params)
 
     def mark(self) -> None:
-        last, counts = self.frozen_up_to(), self.counts()
-        words = "" if counts is None else f": {counts[1]:,} parameters frozen, {counts[0]:,} trainable"
+        self.panel.set_freeze(self.form.values().get("freeze") or None)
+        last, report = self.frozen_up_to(), self._report()
+        words = "" if report is None else (f": {report.totals.frozen_params:,} parameters frozen, "
+                                           f"{report.totals.trainable_params:,} trainable")
         self.summary = f"frozen for training up to {body(last)}{words}" if last is not None else ""
+        if self.panel.freeze_problem:  # a freeze point the network lacks: training would refuse it
+            self.summary = self.panel.freeze_problem
         # only the rows frozen now and the ones marked before are touched: after an edit of a large network
         # with nothing frozen this is nothing, not 2,000 items made dirty
-        frozen_now = {path for path in self.editor.items if _within(path, last)} if last is not None else set()
+        tops = {top_index(b.path) for b in report.blocks if b.frozen and b.parent is None} if report else set()
+        frozen_now = {path for path in self.editor.items if top_index(path) in tops} if tops else set()
         for path in frozen_now | self._marked:
             item = self.editor.items.get(path)
             if item is None:

@@ -326,6 +326,7 @@ class ConfusionView(ImagePane):
             item.setText(str(m[r, c]), color="w" if share[r, c] > 0.55 else FOREGROUND)
         if self.plot is not None and k <= self.MAX_LABELLED:  # class names down the side, their numbers below
             short = [name if len(name) <= 10 else name[:9] + "…" for name in classes]
-            self.plot.getAxis("left").setTicks([[(i + 0.5, f"{name} {i}") for i, name in enumerate(short)], []])
+            side = [name if name == str(i) else f"{name} {i}" for i, name in enumerate(short)]  # MNIST: "7", not "7 7"
+            self.plot.getAxis("left").setTicks([[(i + 0.5, text) for i, text in enumerate(side)], []])
             self.plot.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(k)], []])
         self.view.setToolTip("classes: " + ", ".join(f"{i}={name}" for i, name in enumerate(classes)))

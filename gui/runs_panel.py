@@ -30,15 +30,14 @@ from PyQt6.QtWidgets import (
 from arch.spec import Spec
 from gui.jobs import Job, Runner
 from gui.places import absolute
+from gui.train_views import percent
 from training.matching import runs_of
 from training.runs import DEFAULT_ROOT, History, RunInfo, list_runs, load_history
 
-COLUMNS = ("Run", "Network", "Status", "Epochs", "Best val acc", "Final val acc", "Data", "Started", "Time")
+COLUMNS = ("Run", "Network", "Status", "Epochs", "Best val acc", "Final val acc", "Final top-5", "Data", "Started",
+           "Time")
+TOP5_COLUMN = COLUMNS.index("Final top-5")
 PATH = Qt.ItemDataRole.UserRole
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f} %"
 
 
 class RunsPanel(QWidget):
@@ -66,6 +65,8 @@ class RunsPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
+        self.tree.headerItem().setToolTip(TOP5_COLUMN, "validation top-5 accuracy of the last epoch ('-': the data "
+                                          "has 5 classes or fewer)")
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -162,12 +163,12 @@ class RunsPanel(QWidget):
                 self.infos[key] = info
                 started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started)) if info.started else "-"
                 item = QTreeWidgetItem([info.path.name, info.spec_name, info.status, str(info.epochs),
-                                        _pct(info.best_val_acc), _pct(info.final_val_acc), info.data, started,
-                                        f"{info.elapsed:.0f} s"])
+                                        percent(info.best_val_acc), percent(info.final_val_acc),
+                                        percent(info.final_val_top5), info.data, started, f"{info.elapsed:.0f} s"])
                 item.setData(0, PATH, key)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(0, Qt.CheckState.Checked if key in self.checked else Qt.CheckState.Unchecked)
-                for col in (3, 4, 5, 8):
+                for col in (3, 4, 5, TOP5_COLUMN, COLUMNS.index("Time")):
                     item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.tree.addTopLevelItem(item)
                 if key == selected:
@@ -178,12 +179,14 @@ class RunsPanel(QWidget):
         self._selection_changed(announce=False)
         self.listed.emit()
 
-    def show_progress(self, run_dir: str, epochs: int, best: float | None, final: float | None) -> None:
+    def show_progress(self, run_dir: str, epochs: int, best: float | None, final: float | None,
+                      top5: float | None = None) -> None:
         """A running run's row follows its records (no disk read between its start and its end)."""
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if item.data(0, PATH) == run_dir:
-                for col, text in ((3, str(epochs)), (4, _pct(best)), (5, _pct(final))):
+                for col, text in ((3, str(epochs)), (4, percent(best)), (5, percent(final)),
+                                  (TOP5_COLUMN, percent(top5))):
                     if item.text(col) != text:
                         item.setText(col, text)
                 return

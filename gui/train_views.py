@@ -1,5 +1,5 @@
-"""What the training tab draws: live curves (with other runs overlaid), and what the network learned —
-filters, feature maps and the effective receptive field beside the theoretical one.
+"""What the training tab draws: live curves (with other runs overlaid), the validation accuracy of each class,
+and what the network learned — filters, feature maps and the effective receptive field beside the theoretical one.
 
 Views only draw what they are handed (records, ``training.snapshot.Snapshot``, the analysis report); nothing
 here touches the model.
@@ -11,9 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, QSignalBlocker, pyqtSignal
+from PyQt6.QtCore import QRectF, QSignalBlocker, Qt, pyqtSignal
 from PyQt6.QtGui import QColor
-from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from analysis import Report
 from analysis.formats import hw
@@ -23,17 +34,25 @@ if TYPE_CHECKING:
     from training.snapshot import Snapshot  # torch: imported when training starts, not with the window
 
 FIELD = QColor(26, 115, 232)
+TOP5 = "validation top-5"  # the legend entry of the top-5 curve (there only while the run has top-5)
+
+
+def percent(v: float | None, missing: str = "-") -> str:
+    """An accuracy in [0, 1] as the tab shows it (the runs table, the per-class table)."""
+    return missing if v is None else f"{100 * v:.2f} %"
 
 
 class CurvesPanel(QWidget):
-    """Loss, accuracy and learning rate against epochs (fractional between epoch ends)."""
+    """Loss, accuracy and learning rate against epochs (fractional between epoch ends). Validation top-5 is drawn
+    beside top-1 (dashed) for a run that measures it (more than 5 classes); otherwise its curve and legend entry
+    are absent, not a line at zero."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.loss = make_plot("Loss", "epoch", "cross-entropy")
-        self.acc = make_plot("Accuracy", "epoch", "top-1", legend="top-left")
+        self.acc = make_plot("Accuracy", "epoch", "accuracy", legend="bottom")  # accuracy climbs to the top
         self.lr = make_plot("Learning rate", "epoch", "lr", legend=None)
         for plot in (self.loss, self.acc, self.lr):
             layout.addWidget(plot, 1)
@@ -45,10 +64,13 @@ class CurvesPanel(QWidget):
             "step_acc": Series(self.acc, "train (steps)", GREY, 1.0, antialias=False),
             "train_acc": Series(self.acc, "train (epoch)", colour(0), 2.0, symbol="o"),
             "val_acc": Series(self.acc, "validation", colour(1), 2.0, symbol="s"),
+            "val_top5": Series(self.acc, None, colour(1), 1.5, dashed=True, symbol="t"),  # legend: _show_top5
             "lr": Series(self.lr, None, colour(2), 1.5),
         }
         self.by_plot = [[s for key, s in self.series.items() if key.endswith(suffix)]
-                        for suffix in ("loss", "acc", "lr")]
+                        for suffix in ("loss", ("acc", "top5"), "lr")]
+        self.has_top5 = False
+        self.series["val_top5"].item.setVisible(False)
         self.turn = 0
         self.overlays: dict[str, list[pg.PlotDataItem]] = {}
         self.steps_per_epoch = 1
@@ -59,6 +81,7 @@ class CurvesPanel(QWidget):
         self.steps_per_epoch = max(1, steps_per_epoch)
         for s in self.series.values():
             s.clear()
+        self._show_top5(False)  # until the run's first top-5 value
         for plot in (self.loss, self.acc, self.lr):
             plot.getPlotItem().setXRange(0, epochs, padding=0.02)
         self.lr.getPlotItem().setYRange(0, lr * 1.05, padding=0)
@@ -74,6 +97,23 @@ class CurvesPanel(QWidget):
         x = rec.step / self.steps_per_epoch
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
             self.series[key].append(x, getattr(rec, key))
+        if rec.val_top5 is not None:
+            self._show_top5(True)
+            self.series["val_top5"].append(x, rec.val_top5)
+
+    def _show_top5(self, on: bool) -> None:
+        """Show or hide the top-5 curve with its legend entry (the curve item itself is made once)."""
+        if on == self.has_top5:
+            return
+        item = self.series["val_top5"].item
+        legend = self.acc.getPlotItem().legend
+        item.setVisible(on)
+        if on:
+            legend.addItem(item, TOP5)
+        else:
+            legend.removeItem(item)
+        legend.setColumnCount(2 if on else 1)  # four entries in two rows: a short plot does not clip the last
+        self.has_top5 = on
 
     def flush(self) -> None:
         for s in self.series.values():
@@ -104,6 +144,9 @@ class CurvesPanel(QWidget):
             x = float(row["step"]) / per_epoch
             for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
                 self.series[key].append(x, value(row, key))
+            if row.get("val_top5") is not None:
+                self._show_top5(True)
+                self.series["val_top5"].append(x, value(row, "val_top5"))
         self.flush()
 
     def overlay(self, name: str, epochs: list[dict[str, Any]], index: int, note: str = "") -> None:
@@ -124,6 +167,96 @@ class CurvesPanel(QWidget):
         for plot, item in zip((self.loss, self.acc), self.overlays.pop(name, [])):
             plot.getPlotItem().legend.removeItem(item)
             plot.removeItem(item)
+
+
+class PerClassView(QWidget):
+    """The validation accuracy of each class (the share of its images predicted as it) at one epoch of the run
+    shown, worst class first, labelled with the run's class names; the epoch follows a live run unless another
+    one is chosen."""
+
+    COLUMNS = ("#", "Class", "Validation accuracy")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.epoch = QComboBox()
+        self.epoch.setToolTip("the epoch whose per-class accuracy is listed")
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #555;")
+        self.classes: list[str] = []
+        self.epochs: list[tuple[int, list[float | None]]] = []  # (epoch, accuracy per class), in order
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Epoch"))
+        head.addWidget(self.epoch, 1)
+        layout.addLayout(head)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.caption)
+        self.epoch.currentIndexChanged.connect(lambda _i: self._draw())
+        self.start([])
+
+    def start(self, classes: list[str], note: str = "no epoch evaluated yet") -> None:
+        """A run begins (or a past one is shown): its class names, no epoch yet."""
+        self.classes = list(classes)
+        self.epochs = []
+        with QSignalBlocker(self.epoch):
+            self.epoch.clear()
+        self._draw(note)
+
+    def add_epoch(self, epoch: int, accuracy: list[float | None]) -> None:
+        """An evaluated epoch; shown at once if the last epoch was shown (a live run is followed)."""
+        follow = self.epoch.currentIndex() in (-1, self.epoch.count() - 1)
+        self.epochs.append((epoch, list(accuracy)))
+        with QSignalBlocker(self.epoch):
+            self.epoch.addItem(f"epoch {epoch}", len(self.epochs) - 1)
+            if follow:
+                self.epoch.setCurrentIndex(self.epoch.count() - 1)
+        if follow:
+            self._draw()
+
+    def show_history(self, history: Any) -> None:
+        """A past run: its class names (config.json) and every epoch's per-class accuracy (history.json)."""
+        classes = history.config.get("data", {}).get("classes") or []
+        rows = [(int(row["epoch"]), row["per_class_acc"]) for row in history.epochs if row.get("per_class_acc")]
+        self.start(classes, "no epoch evaluated" if not history.epochs else
+                   f"{history.path.name} did not record per-class accuracy (a run made before it was recorded)")
+        for epoch, accuracy in rows:
+            self.add_epoch(epoch, accuracy)
+
+    def name(self, i: int) -> str:
+        return self.classes[i] if i < len(self.classes) else f"class {i}"
+
+    def rows(self) -> list[tuple[int, str, str]]:
+        """What the table shows: (class index, class name, accuracy text), top to bottom."""
+        return [(int(self.table.item(r, 0).text()), self.table.item(r, 1).text(), self.table.item(r, 2).text())
+                for r in range(self.table.rowCount())]
+
+    def _draw(self, note: str = "") -> None:
+        index = self.epoch.currentData()
+        if index is None:
+            self.table.setRowCount(0)
+            self.caption.setText(note)
+            return
+        epoch, accuracy = self.epochs[index]
+        order = sorted(range(len(accuracy)), key=lambda i: (accuracy[i] is None, accuracy[i] or 0.0, i))
+        self.table.setRowCount(len(order))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for r, i in enumerate(order):
+            for c, text in enumerate((str(i), self.name(i), percent(accuracy[i], "no image"))):
+                item = QTableWidgetItem(text)
+                if c != 1:
+                    item.setTextAlignment(right)
+                self.table.setItem(r, c, item)
+        missing = sum(a is None for a in accuracy)
+        self.caption.setText(f"epoch {epoch}: {len(accuracy)} classes, worst first"
+                             + (f"; {missing} without a validation image" if missing else ""))
 
 
 def _rect_item(box: pg.ViewBox) -> pg.QtWidgets.QGraphicsRectItem:

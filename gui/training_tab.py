@@ -1,5 +1,6 @@
 """The Training page: train the current network (or continue a saved run) on a chosen dataset, and watch
-it learn — curves, progress, confusion matrix, filters, feature maps, receptive fields — without the
+it learn — curves (top-1 and, with more than 5 classes, top-5), progress, confusion matrix, per-class accuracy,
+filters, feature maps, receptive fields — without the
 UI ever waiting on the training thread.
 
 Records arrive from ``train_job.TrainJob`` as queued signals and are only appended to buffers; a timer
@@ -44,7 +45,7 @@ from gui.runs_panel import RunsPanel
 from gui.startup import TORCH_MODULES
 from gui.train_form import TrainForm
 from gui.train_job import TrainJob
-from gui.train_views import CurvesPanel, LearnedPanel
+from gui.train_views import CurvesPanel, LearnedPanel, PerClassView
 from gui.widgets import TextPane
 from training.adaptation import planned
 
@@ -122,6 +123,7 @@ class TrainingTab(QWidget):
         self.curves = CurvesPanel()
         self.confusion = ConfusionView()
         self.learned = LearnedPanel()
+        self.per_class = PerClassView()  # the run shown: live, or picked in the runs list
         self.inspect = InspectPanel()  # interpretation methods on the selected (or last) run
         self.runs = RunsPanel()
         self.freeze_marks = FreezeMarks(window.design.editor, window.hub, self.form)  # the designer's right-click
@@ -180,6 +182,7 @@ class TrainingTab(QWidget):
         middle.addWidget(self.confusion)
         self.views = QTabWidget()
         self.views.addTab(self.learned, "Learned")
+        self.views.addTab(self.per_class, "Per class")
         self.views.addTab(self.inspect, "Inspect")
         self.views.addTab(AugmentView(self.form, self.chooser), "Augmentation")
         middle.addWidget(self.views)
@@ -367,6 +370,7 @@ class TrainingTab(QWidget):
     def _record(self, rec: Any) -> None:
         if rec.kind == "start":
             self.classes = list(rec.classes)
+            self.per_class.start(self.classes)
             self.curves.start(rec.steps_per_epoch, rec.epochs, self.job.config.lr if self.job else 0.0)
             self.progress.setFormat("%p%")
             self.status.setText(f"Training {rec.params:,} parameters on {rec.device}: {rec.train_size} train / "
@@ -383,11 +387,13 @@ class TrainingTab(QWidget):
             self.last_step = rec
         elif rec.kind == "epoch":
             self.curves.epoch(rec)
-            self.confusion.set_matrix(rec.confusion, self.classes, rec.epoch)
+            if rec.confusion:  # multi-label data has none
+                self.confusion.set_matrix(rec.confusion, self.classes, rec.epoch)
+            self.per_class.add_epoch(rec.epoch, rec.per_class_acc)
             self.log.appendPlainText(f"epoch {rec.epoch}: loss {rec.train_loss:.4f}, val loss {rec.val_loss:.4f}, "
                                      f"val acc {100 * rec.val_acc:.2f} %{' (best)' if rec.is_best else ''}")
             if self.job is not None:  # the runs list follows the run live (its epochs, its accuracy)
-                self.runs.show_progress(str(self.job.run_dir), rec.epoch, rec.best_val_acc, rec.val_acc)
+                self.runs.show_progress(str(self.job.run_dir), rec.epoch, rec.best_val_acc, rec.val_acc, rec.val_top5)
         elif rec.kind == "done":
             self._done(rec)
 
@@ -418,8 +424,9 @@ class TrainingTab(QWidget):
             self.inspect.set_run(self.last_run)
 
     def _inspect_loaded(self, subject: Any) -> None:
-        """The inspected run's confusion matrix (its checkpoint's, so a clicked cell holds what it says)."""
-        if self.job is None and subject.data is not None:
+        """The inspected run's confusion matrix (its checkpoint's, so a clicked cell holds what it says); a
+        multi-label run has none."""
+        if self.job is None and subject.data is not None and not subject.data.multilabel:
             self.confusion.set_matrix(subject.predictions().confusion, subject.classes, subject.epoch or 0)
 
     def _cell_clicked(self, true: int, predicted: int) -> None:
@@ -489,8 +496,8 @@ class TrainingTab(QWidget):
         self._show_adaptations()
 
     def _show_past_run(self, run_dir: str) -> None:
-        """A run picked in the list (no run going): its curves, and the filters and feature maps of its final
-        weights on the loaded data's images, computed in the background."""
+        """A run picked in the list (no run going): its curves, its per-class accuracy, and the filters and
+        feature maps of its final weights on the loaded data's images, computed in the background."""
         if self.job is not None:
             return
         data = self.chooser.data
@@ -521,6 +528,7 @@ class TrainingTab(QWidget):
         if self.job is not None:
             return
         self.curves.show_history(history)
+        self.per_class.show_history(history)
         self.run_data = history.config.get("data", {}).get("source", "")
         self.status.setText(f"Run {history.path.name}: {history.run.get('status', '?')}, "
                             f"{history.run.get('epochs', 0)} epochs on {self.run_data}")

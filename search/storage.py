@@ -45,6 +45,7 @@ STORAGE_HELP = ("a journal file (journal:PATH or a path ending in .log / .journa
                 "or redis://HOST:PORT (needs the redis package)")
 CONNECT_TIMEOUT = 5        # seconds to establish a database connection (libpq connect_timeout)
 STATEMENT_TIMEOUT = 60     # seconds one SQL statement may take on PostgreSQL
+SCHEMA_TRIES = 5          # opens of a new database, when other processes create its tables at the same instant
 STORAGE_WAIT = 60.0        # default seconds a running search waits for a database that went away
 # user:PASSWORD@ up to the last @ before the host (people do put a raw @ in passwords)
 _PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>\S*?)@(?=[^@\s/]*(?:[/?#\s]|$))",
@@ -53,6 +54,14 @@ _PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>\S*?)@(?
 
 class StorageUnavailable(SearchError):
     """The storage stopped answering for longer than the search waits."""
+
+
+class StorageRefused(SearchError):
+    """Opening a database storage failed on a lost or refused connection (it may come back)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def mask(text: str, url: str | None = None) -> str:
@@ -130,22 +139,28 @@ class PatientRDBStorage(optuna.storages.RDBStorage):
         try:
             if depth or not self._ok or self._wait <= 0:
                 return call()
-            deadline, delay = time.monotonic() + self._wait, 0.25
-            while True:
-                try:
-                    return call()
-                except Exception as e:
-                    if not transient(e):
-                        raise
-                    if time.monotonic() + delay > deadline:
-                        raise StorageUnavailable(
-                            f"the database {mask(self._shown)} did not answer for {self._wait:g} s "
-                            f"({mask(_root_text(e), self._shown)}); stopped: rerun the same command to resume"
-                        ) from None
-                    time.sleep(delay)
-                    delay = min(8.0, delay * 2)
+            shown = self._shown
+            return with_backoff(call, self._wait, shown, lambda e: mask(_root_text(e), shown) if transient(e) else None)
         finally:
             self._depth.n = depth
+
+
+def with_backoff(call: Callable[[], Any], wait: float, url: str, retry: Callable[[Exception], str | None]) -> Any:
+    """``call()``, retried with exponential backoff (0.25 s doubling to 8 s) for up to ``wait`` seconds while
+    ``retry(error)`` names why the database is away; after that one line, StorageUnavailable."""
+    deadline, delay = time.monotonic() + wait, 0.25
+    while True:
+        try:
+            return call()
+        except Exception as e:
+            reason = retry(e)
+            if reason is None:
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StorageUnavailable(f"the database {mask(url)} did not answer for {wait:g} s ({reason}); "
+                                         "stopped: rerun the same command to resume") from None
+            time.sleep(delay)
+            delay = min(8.0, delay * 2)
 
 
 def _root_text(e: BaseException) -> str:
@@ -164,8 +179,11 @@ def _patient(name: str) -> Callable[..., Any]:
     return call
 
 
-for _name in [n for n in dir(optuna.storages.BaseStorage) if not n.startswith("__")] + \
-        ["record_heartbeat", "_get_stale_trial_ids", "_get_trials"]:
+# Every storage call a study makes: BaseStorage's API plus the private RDBStorage methods Optuna's own
+# cache in front of it (optuna.storages._CachedStorage) calls directly (a test keeps this list complete).
+PRIVATE_CALLS = ("record_heartbeat", "_get_stale_trial_ids", "_get_trials", "_create_new_trial",
+                 "_set_trial_param", "_get_best_trial_id")
+for _name in [n for n in dir(optuna.storages.BaseStorage) if not n.startswith("__")] + list(PRIVATE_CALLS):
     if callable(getattr(optuna.storages.RDBStorage, _name, None)) and _name != "remove_session":
         setattr(PatientRDBStorage, _name, _patient(_name))
 
@@ -221,9 +239,31 @@ def _rdb(url: str, create: bool, wait: float, heartbeat: float | None, grace: fl
     if heartbeat is not None:
         beat = {"heartbeat_interval": max(1, round(heartbeat)), "grace_period": max(2, round(grace or 2 * heartbeat)),
                 "heartbeat_stale_trial_callback": RetryInterrupted(max_retry=1)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return PatientRDBStorage(url, wait=wait, engine_kwargs=kwargs, **beat)
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return PatientRDBStorage(url, wait=wait, engine_kwargs=kwargs, **beat)
+        except Exception as e:
+            if tries == SCHEMA_TRIES or not schema_race(e):
+                raise
+            time.sleep(0.2 * tries)
+
+
+def schema_race(e: BaseException) -> bool:
+    """Whether opening failed because another process created Optuna's tables in a new database at the same
+    instant (both issue CREATE TABLE; one loses on the catalogue's unique index): opening again finds them."""
+    from sqlalchemy import exc
+
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, exc.IntegrityError) or (
+                isinstance(seen, exc.ProgrammingError) and "already exists" in str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def open_storage(url: str, create: bool = True, wait: float = 0.0, heartbeat: float | None = None,
@@ -255,8 +295,9 @@ def open_storage(url: str, create: bool = True, wait: float = 0.0, heartbeat: fl
     except (ImportError, ModuleNotFoundError) as e:
         raise SearchError(f"storage {mask(url)} needs a package that is not installed: {e}") from None
     except Exception as e:  # driver / connection errors come in many types
-        raise SearchError(f"cannot open storage {mask(url)}: {type(e).__name__}: {mask(_root_text(e), url)}") \
-            from None
+        reason = mask(_root_text(e), url)
+        text = f"cannot open storage {mask(url)}: {type(e).__name__}: {reason}"
+        raise (StorageRefused(text, reason) if transient(e) else SearchError(text)) from None
     raise SearchError(f"unknown storage {mask(url)}; use {STORAGE_HELP}")
 
 
@@ -276,10 +317,19 @@ def storage_url(config: SearchConfig) -> str:
     return config.storage or default_storage(config.root, config.study)
 
 
-def search_storage(config: SearchConfig, url: str | None = None) -> optuna.storages.BaseStorage:
-    """The storage a search writes to: patient with a database that blinks, Optuna's heartbeat on databases."""
-    return open_storage(url or storage_url(config), wait=config.storage_wait, heartbeat=config.heartbeat,
-                        grace=config.grace)
+def search_storage(config: SearchConfig, url: str | None = None, started: bool = False) -> optuna.storages.BaseStorage:
+    """The storage a search writes to: patient with a database that blinks, Optuna's heartbeat on databases.
+    ``started``: the search already reached this storage (a worker process opening it mid-search), so even
+    opening it waits out a restart for ``config.storage_wait`` seconds instead of failing at once."""
+    url = url or storage_url(config)
+
+    def attempt() -> optuna.storages.BaseStorage:
+        return open_storage(url, wait=config.storage_wait, heartbeat=config.heartbeat, grace=config.grace)
+
+    if not started or journal_path(url) is not None:
+        return attempt()
+    return with_backoff(attempt, config.storage_wait, url,
+                        lambda e: e.reason if isinstance(e, StorageRefused) else None)
 
 
 def create_or_resume(config: SearchConfig) -> optuna.Study:

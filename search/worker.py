@@ -60,7 +60,7 @@ def worker_main(job: WorkerJob, conn: Connection, cancel: Any) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = job.config
     try:
-        study = optuna.load_study(study_name=config.study, storage=search_storage(config, job.storage),
+        study = optuna.load_study(study_name=config.study, storage=search_storage(config, job.storage, started=True),
                                   sampler=make_sampler(config, job.seed), pruner=make_pruner(config))
         if cancel.is_set():
             return

@@ -41,7 +41,7 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert first == {"name": "body.0.conv", "block": "body[0]", "type": "conv", "in_shape": [3, 224, 224],
                      "out_shape": [64, 112, 112], "params": 9408, "macs": 2 * 118013952, "flops": 2 * 236027904,
                      "activation_bytes": 2 * 64 * 112 * 112 * 2, "rf_size": [7, 7], "rf_jump": [2, 2],
-                     "rf_offset": [0, 0], "rf_whole_input": False}
+                     "rf_offset": [0, 0], "rf_whole_input": False, "trainable_params": 9408, "frozen": False}
     assert {"block", "code", "message"} <= set(data["lints"][0])
     assert data["convention"] == CONVENTION and data["batch"] == 2 and data["dtype"] == "bfloat16"
 

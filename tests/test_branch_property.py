@@ -98,7 +98,7 @@ def branch_specs(draw: st.DrawFn) -> Spec:
 FRESH = """
 import json, sys, torch
 sys.path.insert(0, sys.argv[1])
-out = {}
+torch.set_num_threads(int(sys.argv[3]))  # the parent's: another thread count may sum in another order
 for case in json.loads(open(sys.argv[2]).read()):
     mod = __import__(case["module"])
     model = getattr(mod, case["cls"])().eval()
@@ -142,7 +142,8 @@ def test_nested_branches_equal_their_analysis_and_export(tmp_path: Path) -> None
     assert len(cases) >= 10
     listing = tmp_path / "cases.json"
     listing.write_text(json.dumps([{k: v for k, v in c.items() if k != "expected"} for c in cases]))
-    subprocess.run([sys.executable, "-c", FRESH, str(tmp_path), str(listing)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", FRESH, str(tmp_path), str(listing), str(torch.get_num_threads())],
+                   check=True, timeout=300)
     for c in cases:
         got = torch.load(c["output"], weights_only=True)
         assert torch.equal(got, c["expected"]), c["module"]

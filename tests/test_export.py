@@ -60,6 +60,7 @@ HARNESS = r"""
 import importlib.util, json, sys
 import torch
 cases = json.loads(sys.argv[1])
+torch.set_num_threads(int(sys.argv[2]))  # the parent's: another thread count may sum in another order
 for case in cases:
     spec = importlib.util.spec_from_file_location(case["module"], case["file"])
     module = importlib.util.module_from_spec(spec)
@@ -92,7 +93,8 @@ def test_py_export_equals_the_built_model_in_a_fresh_process(tmp_path: Path) -> 
         cases.append({"module": stem, "file": str(tmp_path / f"{stem}.py"), "cls": class_name(spec.name),
                       "weights": str(tmp_path / f"{stem}.pt"), "x": str(tmp_path / f"{stem}.x.pt"),
                       "y": str(tmp_path / f"{stem}.y.pt"), "info": str(tmp_path / f"{stem}.json")})
-    r = subprocess.run([sys.executable, "-c", HARNESS, json.dumps(cases)], cwd=tmp_path, capture_output=True,
+    r = subprocess.run([sys.executable, "-c", HARNESS, json.dumps(cases), str(torch.get_num_threads())],
+                       cwd=tmp_path, capture_output=True,
                        text=True, env={**os.environ, "PYTHONPATH": ""}, timeout=240)
     assert r.returncode == 0, r.stderr
     for stem, model in models.items():

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.losses import soft_targets
+
 POLICY_CHUNKS = 8  # slices of a batch that each get their own policy op (v2 policies pick one op per call)
 ERASE_AREA = (0.02, 0.33)  # torchvision RandomErasing's defaults: area fraction and aspect-ratio range
 ERASE_RATIO = (0.3, 3.3)
@@ -163,16 +165,12 @@ class Policy:
 
 
 # ------------------------------------------------------------------------------------------------ mixing
-def one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
-    return F.one_hot(y, classes).float()
-
-
 def mix(x: torch.Tensor, y: torch.Tensor, classes: int, mixup: float, cutmix: float,
         rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Mixup (alpha ``mixup``) or cutmix (alpha ``cutmix``) of a normalised float batch with itself rolled by
     one, as torchvision v2's MixUp/CutMix: one ratio per batch drawn from Beta(alpha, alpha); when both are on,
     each batch picks one at random. Returns the mixed batch and soft targets (rows sum to 1)."""
-    target = one_hot(y, classes)
+    target = soft_targets(y, classes)  # multi-hot (multi-label) rows as they are: mixing blends them
     use_cut = cutmix > 0 and (mixup <= 0 or rng.random() < 0.5)
     alpha = cutmix if use_cut else mixup
     if alpha <= 0:

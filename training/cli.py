@@ -13,10 +13,10 @@ from typing import Any
 
 from arch.cli import SPEC_HELP
 from arch.dims import dims
+from training.source import kinds_help
 
-DATA_HELP = ("dataset string: synthetic:shapes?n=5000&size=32&channels=3, idx:PATH, mnist:ROOT, fashionmnist:ROOT, "
-             "kmnist:ROOT, cifar10:ROOT, cifar100:ROOT, svhn:ROOT (download=1 to download), folder:PATH; "
-             "options val=FRACTION|test, seed=N, mean=..&std=..")
+DATA_HELP = (f"dataset string KIND:WHERE?OPTIONS, kinds {kinds_help()} (e.g. synthetic:shapes?n=5000&size=32; "
+             "torchvision roots take download=1); options val=FRACTION|test, seed=N, mean=..&std=..")
 
 
 def _positive(text: str) -> int:

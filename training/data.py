@@ -2,7 +2,8 @@
 
 A ``Data`` holds the training and validation splits as uint8 tensors on the training device (or, for a
 folder too large for memory, a streamed split), the class names, the normalisation and the list of
-adaptations made to fit a network (resize, grayscale <-> RGB). ``batches`` shuffles, augments and
+adaptations made to fit a network (resize, grayscale <-> RGB). Labels are int64 class indices, or for
+multi-label data (``Data.multilabel``) float multi-hot rows (N, classes). ``batches`` shuffles, augments and
 normalises whole batches on the device.
 """
 
@@ -20,7 +21,7 @@ from training.adaptation import shape_notes
 from training.augment import Normalizer, random_crop, random_flip
 from training.device import pick_device
 from training.errors import DataError
-from training.folder import FolderImages, FolderSplit, load_batches, probe, scan
+from training.folder import FolderImages, FolderSplit, Labels, load_batches, probe, scan, scan_multilabel
 from training.source import KINDS, DataSource, parse_source
 
 Shape = tuple[int, int, int]
@@ -29,7 +30,8 @@ STAT_SAMPLE = 512  # images decoded to estimate the normalisation of a streamed 
 
 @dataclass
 class TensorSplit:
-    """A split in memory: uint8 images (N, C, H, W) and int64 labels, both on the data's device."""
+    """A split in memory: uint8 images (N, C, H, W) and labels (int64 indices, or float multi-hot rows), both on
+    the data's device."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -94,6 +96,7 @@ class Data:
     device: torch.device
     augment: bool = False  # whether crop + flip suit these images (the default of TrainConfig's "auto")
     adapted: list[str] = field(default_factory=list)
+    multilabel: bool = False  # labels are multi-hot rows: any number of classes per image
     _adapt_cache: dict[Shape, Data] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -107,7 +110,8 @@ class Data:
     def describe(self) -> str:
         shape = dims(self.input_shape)
         norm = ", ".join(f"{m:g}/{s:g}" for m, s in zip(self.mean, self.std))
-        text = (f"{self.source}: {len(self.train)} train / {len(self.val)} val, {shape}, {self.num_classes} classes, "
+        classes = f"{self.num_classes} classes{' (multi-label)' if self.multilabel else ''}"
+        text = (f"{self.source}: {len(self.train)} train / {len(self.val)} val, {shape}, {classes}, "
                 f"normalised mean/std {norm}{', streamed from disk' if self.streamed else ''}")
         return text + "".join(f"; {a}" for a in self.adapted)
 
@@ -115,7 +119,15 @@ class Data:
         """Plain values for config.json and the GUI."""
         return {"source": self.source, "classes": list(self.classes), "input_shape": list(self.input_shape),
                 "train_size": len(self.train), "val_size": len(self.val), "mean": list(self.mean),
-                "std": list(self.std), "streamed": self.streamed, "adapted": list(self.adapted)}
+                "std": list(self.std), "streamed": self.streamed, "adapted": list(self.adapted),
+                "multilabel": self.multilabel}
+
+    def label_names(self, y: torch.Tensor) -> list[str]:
+        """Each label as words: its class name, or for multi-label data the names of its classes joined by
+        '+' ('none' for an image with no class)."""
+        if not self.multilabel:
+            return [self.classes[int(i)] for i in y.cpu()]
+        return ["+".join(self.classes[int(k)] for k in row.nonzero().flatten()) or "none" for row in y.cpu() > 0.5]
 
     def normalizer(self, device: torch.device, channels_last: bool = False) -> Normalizer:
         return Normalizer(self.mean, self.std, device, channels_last)
@@ -263,8 +275,10 @@ def load_idx(src: DataSource, _shape: Shape | None) -> Loaded:
     return [str(i) for i in range(k)], train, val, []
 
 
-def load_folder(src: DataSource, shape: Shape | None) -> Loaded:
-    files, labels, classes = scan(Path(src.where).expanduser())
+def _load_files(src: DataSource, shape: Shape | None, files: list[Path],
+                labels: Labels) -> tuple[Split, Split, list[str]]:
+    """A user's image files split by ``randperm(n, seed)`` (the first n - round(n * val) train), decoded into
+    memory, or streamed when ``stream`` says so; the notes say what was converted."""
     native_c, sizes = probe(files)
     notes = []
     channels = int(src["channels"]) if src["channels"] else (shape[0] if shape else native_c)
@@ -292,7 +306,17 @@ def load_folder(src: DataSource, shape: Shape | None) -> Loaded:
             parts = list(load_batches(s.images, 256, s.workers))
             return TensorSplit(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
         train, val = decode_all(train), decode_all(val)
-    return classes, train, val, notes
+    return train, val, notes
+
+
+def load_folder(src: DataSource, shape: Shape | None) -> Loaded:
+    files, labels, classes = scan(Path(src.where).expanduser())
+    return classes, *_load_files(src, shape, files, labels)
+
+
+def load_multilabel(src: DataSource, shape: Shape | None) -> Loaded:
+    files, targets, classes = scan_multilabel(Path(src.where).expanduser())
+    return classes, *_load_files(src, shape, files, targets)
 
 
 def load_data(source: str | DataSource, device: torch.device | str = "auto", input_shape: Shape | None = None) -> Data:
@@ -320,5 +344,5 @@ def load_data(source: str | DataSource, device: torch.device | str = "auto", inp
     if isinstance(train, TensorSplit):
         train, val = (TensorSplit(s.x.to(dev), s.y.to(dev)) for s in (train, val))  # type: ignore[union-attr]
     data = Data(src.text, classes, (c, int(hw[0]), int(hw[1])), train, val, tuple(mean), tuple(std), dev, augment,
-                notes)
+                notes, kind.multilabel)
     return data.adapt(input_shape) if input_shape else data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HIGHER_IS_BETTER = {"val_acc": True, "val_top5": True, "val_loss": False}
+HIGHER_IS_BETTER = {"val_acc": True, "val_top5": True, "val_loss": False, "val_f1": True, "val_map": True}
 
 
 @dataclass

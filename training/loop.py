@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from training.device import amp_dtype, free_memory, is_oom, pick_device, torch_s
 from training.early_stop import Monitor
 from training.errors import ConfigError
 from training.interpret.histograms import HistogramRecorder
-from training.losses import loss_of, per_class_accuracy, topk_correct
+from training.losses import correct, loss_of, multilabel_metrics, per_class_accuracy, resolve_loss, topk_correct
 from training.optim import lr_factor, make_optimizer
 from training.pretrained import freeze, keep_frozen_eval, load_by_name, load_by_position, read_weights
 from training.records import DoneRecord, EpochRecord, Record, SnapshotRecord, StartRecord, StepRecord
@@ -46,19 +46,24 @@ ERF_IMAGES = 16  # validation images averaged for a snapshot's effective recepti
 
 @dataclass
 class SplitMetrics:
-    """What ``evaluate`` measured on one data split: loss, accuracy, examples and confusion matrix."""
+    """What ``evaluate`` measured on one data split: loss, accuracy, examples, confusion matrix, per-class
+    accuracy; for multi-label data, mean F1 and mean average precision instead of top-5 and the confusion matrix."""
 
     loss: float
-    acc: float
+    acc: float             # top-1; multi-label: exact match (every class of the image right)
     n: int
-    confusion: np.ndarray  # (classes, classes) int64: rows true class, columns predicted class
-    top5: float | None = None  # top-5 accuracy where there are more than 5 classes
+    confusion: np.ndarray | None  # (classes, classes) int64: rows true class, columns predicted; None: multi-label
+    top5: float | None = None  # top-5 accuracy where there are more than 5 classes (never for multi-label data)
+    per_class: list[float | None] = field(default_factory=list)  # recall; multi-label: share right per class
+    f1: float | None = None        # multi-label: mean F1 over the classes (threshold 0.5 on the sigmoid)
+    mean_ap: float | None = None   # multi-label: mean average precision over the classes
 
 
 def evaluate(model: nn.Module, data: Data, which: str = "val", batch_size: int = 1024,
              amp: torch.dtype | None = None, channels_last: bool = False) -> SplitMetrics:
     """Mean cross-entropy (no label smoothing), top-1 (and top-5 with more than 5 classes) accuracy and the
-    confusion matrix of a split, in eval mode.
+    confusion matrix of a split, in eval mode; for multi-label data, the mean binary cross-entropy with logits
+    and ``multilabel_metrics``'s figures.
 
     ``data`` must be on the model's device (``data.to(device)``)."""
     k = data.num_classes
@@ -67,21 +72,31 @@ def evaluate(model: nn.Module, data: Data, which: str = "val", batch_size: int =
     loss = torch.zeros((), device=data.device)  # float32: MPS has no float64
     confusion = torch.zeros(k * k, dtype=torch.int64, device=data.device)
     top5 = torch.zeros((), dtype=torch.int64, device=data.device)
+    outs: list[torch.Tensor] = []  # multi-label: every logit and target, for average precision
+    targets: list[torch.Tensor] = []
     n = 0
     try:
         with torch.no_grad(), torch.autocast(data.device.type, dtype=amp or torch.float32, enabled=amp is not None):
             for x, y in data.batches(which, batch_size, data.normalizer(data.device, channels_last)):
                 out = model(x).float()
+                n += len(y)
+                if data.multilabel:
+                    loss += F.binary_cross_entropy_with_logits(out, y, reduction="sum")
+                    outs.append(out)
+                    targets.append(y)
+                    continue
                 loss += F.cross_entropy(out, y, reduction="sum")
                 confusion += torch.bincount(y * k + out.argmax(1), minlength=k * k)
                 if k > 5:
                     top5 += topk_correct(out, y, 5)
-                n += len(y)
     finally:
         model.train(was)
+    if data.multilabel:
+        m = multilabel_metrics(torch.cat(outs), torch.cat(targets))
+        return SplitMetrics(float(loss) / max(n * k, 1), m.exact, n, None, None, m.per_class, m.mean_f1, m.mean_ap)
     conf = confusion.view(k, k).cpu().numpy()
     return SplitMetrics(float(loss) / max(n, 1), float(np.trace(conf)) / max(n, 1), n, conf,
-                        float(top5) / max(n, 1) if k > 5 else None)
+                        float(top5) / max(n, 1) if k > 5 else None, per_class_accuracy(conf))
 
 
 def _build(source: Spec | nn.Module, data: Data, seed: int) -> tuple[nn.Module, Spec | None, Data, list[str]]:
@@ -132,6 +147,7 @@ def train(source: Spec | nn.Module, data: Data, config: TrainConfig | None = Non
     A spec is built after seeding torch's global RNG with ``config.seed`` (same seed, same initial weights).
     """
     config = (config or TrainConfig()).check()
+    loss = resolve_loss(config.loss, data.multilabel)
     device = pick_device(config.device)
     amp = amp_dtype(device, config.amp)
     model, spec, data, notes = _build(source, data, config.seed)
@@ -156,11 +172,17 @@ def train(source: Spec | nn.Module, data: Data, config: TrainConfig | None = Non
             init.load_into(model)
             loaded |= set(init.state_dict)
     frozen = freeze(model, config.freeze) if config.freeze else []
+    if config.monitor == "val_top5" and data.multilabel:
+        raise ConfigError("monitor: val_top5 is not measured for multi-label data (it assumes one class per image)")
+    if config.monitor in ("val_f1", "val_map") and not data.multilabel:
+        raise ConfigError(f"monitor: {config.monitor} is measured for multi-label data only (use val_acc, val_loss "
+                          "or val_top5)")
     if config.monitor == "val_top5" and data.num_classes <= 5:
         raise ConfigError(f"monitor: val_top5 needs more than 5 classes (the data has {data.num_classes})")
     if config.snapshot_every is not None:
         get_layer(model, config.snapshot_layer or next(iter(conv_layers(model)), ""))
-    session = _Session(model, spec, data, config, device, amp, channels_last, notes, init, cancel, loaded, frozen)
+    session = _Session(model, spec, data, config, loss, device, amp, channels_last, notes, init, cancel, loaded,
+                       frozen)
     return session.records(run_dir)
 
 
@@ -175,7 +197,7 @@ class _Window:
 
     def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         self.loss += loss.detach().float() * len(y)
-        self.correct += (out.detach().argmax(1) == y).sum()
+        self.correct += correct(out.detach(), y)
         self.n += len(y)
 
     def running(self) -> float:
@@ -197,11 +219,12 @@ class _Window:
 class _Session:
     """One run's state; ``records`` is the generator ``train`` returns."""
 
-    def __init__(self, model: nn.Module, spec: Spec | None, data: Data, config: TrainConfig, device: torch.device,
-                 amp: torch.dtype | None, channels_last: bool, notes: list[str], init: Checkpoint | None,
-                 cancel: threading.Event | None, loaded: set[str] | None = None,
+    def __init__(self, model: nn.Module, spec: Spec | None, data: Data, config: TrainConfig, loss: str,
+                 device: torch.device, amp: torch.dtype | None, channels_last: bool, notes: list[str],
+                 init: Checkpoint | None, cancel: threading.Event | None, loaded: set[str] | None = None,
                  frozen: list[str] | None = None) -> None:
         self.model, self.spec, self.data, self.cfg, self.device = model, spec, data, config, device
+        self.loss = loss  # config.loss with auto resolved for the data
         self.amp, self.channels_last, self.notes, self.init, self.cancel = amp, channels_last, notes, init, cancel
         self.crop, self.flip = crop_and_flip(config, data)
         self.frozen = frozen or []
@@ -243,7 +266,7 @@ class _Session:
         d = self.data
         return {"epoch": epoch, "step": self.step, "val_acc": self.last_eval[0] if self.last_eval else None,
                 "classes": list(d.classes), "input_shape": list(d.input_shape), "mean": list(d.mean),
-                "std": list(d.std)}
+                "std": list(d.std), "multilabel": d.multilabel}
 
     def _save(self, which: str, epoch: int) -> None:
         if self.writer is None:
@@ -259,7 +282,7 @@ class _Session:
                            len(self.data.val), self.steps_per_epoch, self.cfg.epochs, self.data.input_shape,
                            list(self.data.classes), self.crop, self.flip, [*self.notes, *restored], run_dir, self.model,
                            sum(p.numel() for p in self.model.parameters() if p.requires_grad) if self.frozen else None,
-                           self.augment.s.describe() if self.augment else "")
+                           self.augment.s.describe() if self.augment else "", self.loss, self.data.multilabel)
 
     def _snapshot(self, epoch: int) -> SnapshotRecord:
         x, _ = next(self.data.batches("val", ERF_IMAGES, self.normalize))
@@ -379,7 +402,7 @@ class _Session:
             x, target = self.augment.mix(x, y, self.data.num_classes)
         with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
             out = self.model(x)
-            loss = loss_of(cfg.loss, out, target, cfg.label_smoothing)
+            loss = loss_of(self.loss, out, target, cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -426,7 +449,8 @@ class _Session:
         ev = evaluate(self.model, self.data, "val", self.cfg.eval_batch_size, self.amp, self.channels_last)
         eval_time = time.perf_counter() - t
         self.last_eval = (ev.acc, ev.loss)
-        metric = {"val_acc": ev.acc, "val_loss": ev.loss, "val_top5": ev.top5}[self.cfg.monitor]
+        metric = {"val_acc": ev.acc, "val_loss": ev.loss, "val_top5": ev.top5, "val_f1": ev.f1,
+                  "val_map": ev.mean_ap}[self.cfg.monitor]
         is_best = self.monitor.update(metric, epoch)  # best by the monitored metric (val_acc by default)
         if is_best:
             self.best = (ev.acc, epoch)
@@ -434,8 +458,9 @@ class _Session:
             self.epochs_done = epoch
         rec = EpochRecord(epoch, self.step, self.e_loss / max(self.e_n, 1), self.e_correct / max(self.e_n, 1),
                           ev.loss, ev.acc, self.lr, time.perf_counter() - self.t0, self.e_n / max(self.e_time, 1e-9),
-                          self.e_time, eval_time, self.best[0], is_best, ev.confusion.tolist(), complete, ev.top5,
-                          per_class_accuracy(ev.confusion))
+                          self.e_time, eval_time, self.best[0], is_best,
+                          ev.confusion.tolist() if ev.confusion is not None else [], complete, ev.top5, ev.per_class,
+                          ev.f1, ev.mean_ap)
         if self.writer:
             if is_best:
                 self._save("best", epoch)

@@ -6,20 +6,34 @@ A template and the torchvision model it reproduces hold the same tensors in the 
 position. Pairing by position is only trusted when every pair agrees in shape except the last few (the head,
 which the data's classes replace): anything else is refused, naming the first pair that disagrees.
 A checkpoint of this program is matched by name instead.
+
+A torchvision weights name is looked up in torch's hub cache (``$TORCH_HOME/hub/checkpoints``) and otherwise
+downloaded there, from torchvision's URL or, when the environment variable ``CONVSMITH_WEIGHTS_MIRROR`` holds a
+base URL, from that mirror under the same file name (an offline site's copy of download.pytorch.org/models).
+A download lands in the cache whole or not at all: every byte announced, the sha256 prefix the file name
+carries (torch hub's convention), a state_dict inside.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import os
+import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from arch.paths import body, body_module, top_index
+from arch.freezing import frozen_blocks
+from arch.paths import body_module
 from training.errors import CheckpointError, ConfigError
 
 HEAD_TENSORS = 6  # the trailing tensors that may differ in shape under positional pairing (a head's layers)
+MIRROR_ENV = "CONVSMITH_WEIGHTS_MIRROR"  # a base URL that serves torchvision's weight files under their own names
+DOWNLOAD_TIMEOUT = 60.0  # seconds a download may wait for the server before it is given up
 
 
 @dataclass
@@ -49,9 +63,17 @@ def _weights_enum(name: str) -> object | None:
         return None
 
 
+def weights_url(url: str) -> str:
+    """Where a torchvision weights file is downloaded from: its own URL, or the same file name under the base URL
+    in ``$CONVSMITH_WEIGHTS_MIRROR``."""
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    return f"{mirror.rstrip('/')}/{url.rsplit('/', 1)[-1]}" if mirror else url
+
+
 def read_weights(source: str | Path, online: bool | None = None) -> tuple[dict[str, torch.Tensor], str]:
     """A torchvision state_dict and where it came from: a file, or a weights name (e.g.
-    ``ResNet18_Weights.IMAGENET1K_V1``) found in torch's hub cache, else downloaded (unless ``online`` is False)."""
+    ``ResNet18_Weights.IMAGENET1K_V1``) found in torch's hub cache, else downloaded into it (``weights_url``)
+    unless ``online`` is False."""
     path = Path(source).expanduser()
     if path.is_file():
         return _load_file(path), str(path)
@@ -65,12 +87,45 @@ def read_weights(source: str | Path, online: bool | None = None) -> tuple[dict[s
         return _load_file(cached), f"{source} (hub cache {cached})"
     if online is False:
         raise ConfigError(f"pretrained: {source}: not in torch's hub cache ({cached}) and downloading is off")
+    url = weights_url(url)
     try:
-        state = torch.hub.load_state_dict_from_url(url, progress=False, weights_only=True)
-    except OSError as e:  # URLError is an OSError: offline
-        raise ConfigError(f"pretrained: {source}: not in torch's hub cache ({cached}) and the download failed "
-                          f"({e}); put the file there or give its path") from None
-    return state, f"{source} (downloaded)"
+        state = _download(url, cached)
+    except (OSError, http.client.HTTPException, ValueError) as e:  # URLError, HTTPError, timeouts: OSError
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"pretrained: {source}: not in torch's hub cache ({cached}) and the download from {url} "
+                          f"failed ({reason}); put the file there or give its path") from None
+    return state, f"{source} (downloaded from {url} to {cached})"
+
+
+def _download(url: str, dst: Path) -> dict[str, torch.Tensor]:
+    """Fetch ``url`` into ``dst`` whole or not at all: written to a temporary file beside it, checked (every byte
+    the server announced, the sha256 prefix in ``dst``'s name, a state_dict inside), then renamed into place, so
+    that a broken download never stays in the cache to be loaded later. A failed check raises ValueError."""
+    request = urllib.request.Request(url, headers={"User-Agent": "convsmith"})  # ValueError: not a URL
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.partial")  # the umask's permissions, as torch hub's
+    try:
+        digest, size = hashlib.sha256(), 0
+        with open(part, "xb") as out, urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
+            announced = response.headers.get("Content-Length")
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        if announced is not None and announced.isdigit() and size != int(announced):
+            raise ValueError(f"the server sent {size} of {announced} bytes")
+        match = torch.hub.HASH_REGEX.search(dst.name)
+        if match and not digest.hexdigest().startswith(match.group(1)):
+            raise ValueError(f"sha256 {digest.hexdigest()[:len(match.group(1))]}, not the {match.group(1)} its file "
+                             "name promises: not the file it names")
+        try:
+            state = _load_file(part)
+        except CheckpointError:
+            raise ValueError(f"what it sent ({size} bytes) holds no state_dict") from None
+        os.replace(part, dst)
+        return state
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _load_file(path: Path) -> dict[str, torch.Tensor]:
@@ -135,23 +190,15 @@ def load_by_name(model: nn.Module, state: dict[str, torch.Tensor], source: str, 
 
 
 # --------------------------------------------------------------------------------------- freezing
-def _block_index(block: str) -> int:
-    n = top_index(block)
-    if n is None or block != body(n):
-        raise ConfigError(f"freeze: {block!r}: expected body[N]")
-    return n
-
-
 def freeze(model: nn.Module, block: str) -> list[str]:
-    """Stop gradients in the parameters of ``body[0]`` .. ``body[N]``; the module names frozen. Their
-    normalisation layers are kept in eval mode while training (``keep_frozen_eval``)."""
-    n = _block_index(block)
+    """Stop gradients in the parameters the freeze point ``block`` holds fixed (``arch.freezing``: ``body[0]``
+    .. ``body[N]``); the module names frozen. Their normalisation layers are kept in eval mode while training
+    (``keep_frozen_eval``)."""
     blocks = getattr(model, "body", None)
-    if not isinstance(blocks, nn.Sequential | nn.ModuleList) or n >= len(blocks):
-        size = len(blocks) if isinstance(blocks, nn.Sequential | nn.ModuleList) else 0
-        raise ConfigError(f"freeze: {block}: the network has {size} body blocks ({body(0)} .. {body(size - 1)})")
+    if not isinstance(blocks, nn.Sequential | nn.ModuleList):
+        blocks = nn.ModuleList()  # no body: frozen_blocks refuses every freeze point
     names = []
-    for i in range(n + 1):
+    for i in frozen_blocks(block, len(blocks)):
         for p in blocks[i].parameters():
             p.requires_grad_(False)
         names.append(body_module(i))

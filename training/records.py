@@ -64,6 +64,8 @@ class StartRecord(Record):
     model: nn.Module | None = None  # the live model (the GUI may draw its filters between records)
     trainable: int | None = None   # parameters that train (the rest are frozen); None: all of them
     augment: str = ""              # the rich augmentation on, in words ("rotate 15, erase 0.25")
+    loss: str = ""                 # the training loss (TrainConfig.loss, auto resolved for the data)
+    multilabel: bool = False       # any number of classes per image (multi-hot targets)
     kind = "start"
 
     def setup_lines(self) -> list[str]:
@@ -74,6 +76,9 @@ class StartRecord(Record):
                        f"({self.params - self.trainable:,} frozen)")
         if self.augment:
             out.append(f"augmentation: {self.augment}")
+        if self.multilabel:
+            out.append(f"multi-label data, loss {self.loss}: a class is predicted when its sigmoid exceeds 0.5; "
+                       "accuracy is exact match (every class of an image right); no top-5 or confusion matrix")
         return out
 
 
@@ -84,7 +89,7 @@ class StepRecord(Record):
     epoch: int             # 1-based
     step: int              # global optimizer steps so far
     loss: float
-    acc: float             # training top-1 in [0, 1] (on augmented batches)
+    acc: float             # training top-1 in [0, 1] (on augmented batches); multi-label: exact match
     lr: float
     images_per_s: float    # training throughput since the previous StepRecord
     elapsed: float         # seconds since the start, evaluation included
@@ -108,10 +113,13 @@ class EpochRecord(Record):
     eval_time: float
     best_val_acc: float
     is_best: bool
-    confusion: list[list[int]]  # rows: true class, columns: predicted class (validation set)
+    confusion: list[list[int]]  # rows: true class, columns: predicted class (validation set); multi-label: []
     complete: bool = True  # False: the epoch was cut short by the time budget, then evaluated
-    val_top5: float | None = None  # top-5 accuracy (None with 5 classes or fewer)
-    per_class_acc: list[float | None] = field(default_factory=list)  # recall per class (None: no such image)
+    val_top5: float | None = None  # top-5 accuracy (None with 5 classes or fewer, and for multi-label data)
+    # recall per class (None: no such image); multi-label: the share of images whose class is predicted right
+    per_class_acc: list[float | None] = field(default_factory=list)
+    val_f1: float | None = None    # multi-label only: mean F1 over the classes (sigmoid > 0.5)
+    val_map: float | None = None   # multi-label only: mean average precision over the classes
     kind = "epoch"
 
 

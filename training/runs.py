@@ -31,7 +31,8 @@ from training.records import DoneRecord, EpochRecord, StepRecord
 
 DEFAULT_ROOT = Path("runs")  # where the CLI and the GUI put run directories (relative to the working directory)
 EPOCH_COLUMNS = ("epoch", "step", "elapsed", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5",
-                 "best_val_acc", "images_per_s", "train_time", "eval_time", "complete")
+                 "val_f1", "val_map", "best_val_acc", "images_per_s", "train_time", "eval_time", "complete")
+EPOCH_LISTS = ("per_class_acc",)  # epoch fields kept in history.json only (a list does not fit a CSV cell)
 
 
 def _json(data: Any) -> str:
@@ -53,7 +54,8 @@ class RunWriter:
         self.steps: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {"status": "running", "message": "", "started": time.time(), "finished": None,
                                       "epochs": 0, "steps": 0, "best_val_acc": None, "best_epoch": None,
-                                      "final_val_acc": None, "elapsed": 0.0, "checkpoints": {}, **extra}
+                                      "final_val_acc": None, "final_val_top5": None,
+                                      "elapsed": 0.0, "checkpoints": {}, **extra}
         if spec_text is not None:
             io.write_text(self.path / "spec.json", spec_text)
         io.write_text(self.path / "config.json", _json({"train": config, "data": data, **extra}))
@@ -66,11 +68,11 @@ class RunWriter:
     def epoch(self, rec: EpochRecord, checkpoints: dict[str, str]) -> None:
         """Record a finished epoch (its checkpoints already written) and bring run.json up to date."""
         row = rec.to_dict()
-        self.epochs.append({c: row[c] for c in EPOCH_COLUMNS})
+        self.epochs.append({c: row[c] for c in (*EPOCH_COLUMNS, *EPOCH_LISTS)})
         self._write_history()
         complete = sum(1 for row in self.epochs if row["complete"])
         self.state.update(epochs=complete, steps=rec.step, best_val_acc=rec.best_val_acc, elapsed=rec.elapsed,
-                          final_val_acc=rec.val_acc, checkpoints=checkpoints)
+                          final_val_acc=rec.val_acc, final_val_top5=rec.val_top5, checkpoints=checkpoints)
         if rec.is_best:
             self.state["best_epoch"] = rec.epoch
         io.write_text(self.path / "run.json", _json(self.state))
@@ -88,7 +90,7 @@ class RunWriter:
 
     def _write_history(self) -> None:
         buf = _io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=EPOCH_COLUMNS, lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(self.epochs)
         io.write_text(self.path / "history.csv", buf.getvalue())
@@ -108,6 +110,7 @@ class RunInfo:
     best_val_acc: float | None
     final_val_acc: float | None
     elapsed: float
+    final_val_top5: float | None = None  # None: 5 classes or fewer (or a run from before it was recorded)
 
 
 @dataclass
@@ -159,5 +162,5 @@ def list_runs(root: str | Path = DEFAULT_ROOT) -> list[RunInfo]:
         source = config.get("data", {}).get("source", "")
         out.append(RunInfo(p, run.get("status", "?"), run.get("spec_name", ""), source,
                            float(run.get("started") or 0.0), int(run.get("epochs") or 0), run.get("best_val_acc"),
-                           run.get("final_val_acc"), float(run.get("elapsed") or 0.0)))
+                           run.get("final_val_acc"), float(run.get("elapsed") or 0.0), run.get("final_val_top5")))
     return sorted(out, key=lambda r: r.started)

@@ -1,7 +1,8 @@
 """The dataset string: one line that names a dataset the same way in the CLI, the GUI and a search.
 
 Grammar: ``KIND:WHERE[?key=value&key=value...]``, for example ``synthetic:shapes?n=5000&size=32&channels=3``,
-``idx:/data/mnist``, ``cifar10:~/datasets?download=1``, ``folder:photos?size=64&val=0.1``.
+``idx:/data/mnist``, ``cifar10:~/datasets?download=1``, ``folder:photos?size=64&val=0.1``,
+``multilabel:scenes?size=64`` (images plus a labels.csv naming each image's classes).
 Parsing only checks the text (no file is touched), so a form can validate it on every keystroke; a bad
 string raises :class:`DataError` naming the bad part.
 """
@@ -18,7 +19,8 @@ from arch.fields import did_you_mean
 from training.errors import DataError
 
 GENERATORS = ("shapes",)
-EXAMPLES = "synthetic:shapes?n=5000&size=32&channels=3, idx:PATH, mnist:ROOT, cifar10:ROOT, folder:PATH"
+EXAMPLES = ("synthetic:shapes?n=5000&size=32&channels=3, idx:PATH, mnist:ROOT, cifar10:ROOT, folder:PATH, "
+            "multilabel:PATH")
 
 
 def _number(cast: type, lo: float, hi: float) -> Callable[[str], Any]:
@@ -118,6 +120,7 @@ class DatasetKind:
     augment: bool = False        # random crop + flip suit it
     torchvision: str = ""        # the torchvision.datasets class that reads it
     files: str = ""              # where its files go under ROOT (said when they are missing)
+    multilabel: bool = False     # targets are multi-hot rows (any number of classes per image), not class indices
 
     @property
     def all_options(self) -> tuple[DataOption, ...]:
@@ -140,6 +143,16 @@ def _torchvision(name: str, cls: str, files: str, stats: Stats, augment: bool = 
     ), "training.data:load_vision", True, stats, augment, cls, files)
 
 
+# the options of the kinds that decode a user's image files
+_IMAGE_FILES = (
+    DataOption("size", _size, None, "resize every image to N or HxW (default: the spec's input size)"),
+    DataOption("channels", _choice("1", "3"), None, "1 grayscale or 3 RGB (default: from the images)"),
+    DataOption("val", _val, 0.2, "validation fraction"),
+    DataOption("stream", _choice("auto", "0", "1"), "auto", "1: decode images from disk in workers every epoch; "
+               "auto: only when the decoded set exceeds max_gb"),
+    DataOption("max_gb", _number(float, 0.01, 1024.0), 2.0, "largest decoded dataset kept in memory (GiB)"),
+    DataOption("workers", _number(int, 0, 64), 2, "DataLoader worker processes when streaming"),
+)
 _MNIST_FILES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
 KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     DatasetKind("synthetic", "Synthetic shapes (no files)", "a generator name", GENERATORS, (
@@ -164,15 +177,11 @@ KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     # crop + flip suit natural images only: digits and house numbers are not mirror-symmetric
     _torchvision("svhn", "SVHN", "ROOT/train_32x32.mat and ROOT/test_32x32.mat",
                  ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970))),
-    DatasetKind("folder", "Image folder (one sub-folder per class)", "a path to a folder", (), (
-        DataOption("size", _size, None, "resize every image to N or HxW (default: the spec's input size)"),
-        DataOption("channels", _choice("1", "3"), None, "1 grayscale or 3 RGB (default: from the images)"),
-        DataOption("val", _val, 0.2, "validation fraction"),
-        DataOption("stream", _choice("auto", "0", "1"), "auto", "1: decode images from disk in workers every epoch; "
-               "auto: only when the decoded set exceeds max_gb"),
-        DataOption("max_gb", _number(float, 0.01, 1024.0), 2.0, "largest decoded dataset kept in memory (GiB)"),
-        DataOption("workers", _number(int, 0, 64), 2, "DataLoader worker processes when streaming"),
-    ), "training.data:load_folder", augment=True),
+    DatasetKind("folder", "Image folder (one sub-folder per class)", "a path to a folder", (), _IMAGE_FILES,
+                "training.data:load_folder", augment=True),
+    DatasetKind("multilabel", "Multi-label folder (images + labels.csv)",
+                "a path to a folder of images with a labels.csv (file,labels)", (), _IMAGE_FILES,
+                "training.data:load_multilabel", augment=True, multilabel=True),
 )}
 
 
@@ -190,6 +199,12 @@ class DataSource:
 
     def __str__(self) -> str:
         return self.text
+
+
+def kinds_help() -> str:
+    """Every kind as KIND:WHERE, in the table's order: the CLI's --data help."""
+    return ", ".join(f"{k.name}:{k.choices[0] if k.choices else 'ROOT' if k.torchvision else 'PATH'}"
+                     for k in KINDS.values())
 
 
 def options_help(kind: str) -> list[tuple[str, str]]:

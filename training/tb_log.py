@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-EPOCH_SCALARS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "lr", "images_per_s")
+EPOCH_SCALARS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "val_f1", "val_map", "lr",
+                 "images_per_s")
 
 
 def available() -> bool:

@@ -88,6 +88,9 @@ class Subject:
         if self._pred is None:
             from training.interpret.probs import predictions
 
+            if self.data is not None and self.data.multilabel:
+                raise ConfigError("misclassified images and the confusion matrix assume one class per image; this "
+                                  "run's data is multi-label (its history holds val_acc, val_f1, val_map)")
             x, y = self.validation()
             self._pred = predictions(self.model, x, y, len(self.classes), progress=progress, cancel=cancel)
         return self._pred
