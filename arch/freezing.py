@@ -16,7 +16,8 @@ def frozen_blocks(freeze: str, blocks: int) -> range:
     if n is None or freeze != body(n):
         raise ConfigError(f"freeze: {freeze!r}: expected body[N]")
     if n >= blocks:
-        have = f"{blocks} body blocks ({body(0)} .. {body(blocks - 1)})" if blocks else "no body blocks"
+        have = (f"{blocks} body blocks ({body(0)} .. {body(blocks - 1)})" if blocks > 1
+                else f"one body block ({body(0)})" if blocks else "no body blocks")
         raise ConfigError(f"freeze: {freeze}: the network has {have}")
     return range(n + 1)
 

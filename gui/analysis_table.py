@@ -8,8 +8,8 @@ for every role of every visible cell on each paint, and each call crosses into P
 sorts and filters itself (on raw values) instead of sitting behind a QSortFilterProxyModel, whose every
 mapped call costs two or three more crossings, and ``data`` is kept to lookups returning plain ints.
 
-With the training option ``freeze`` set (``set_freeze``: the designer's "Freeze up to here") the records are
-the analysis at that freeze point: frozen layers and blocks marked, the totals split into trainable and frozen.
+With the training option ``freeze`` set (the designer's "Freeze up to here", ``Hub.set_freeze``) the evaluation
+is the analysis at that freeze point: frozen layers and blocks marked, the totals split into trainable and frozen.
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from analysis import Report, analyze, columns
+from analysis import Report, columns
 from analysis.columns import Column
 from analysis.formats import at_least, count, hw, nbytes
-from arch.errors import ConvSmithError
 from gui.evaluation import Evaluation
 from gui.session import Hub
 from gui.widgets import TextPane
@@ -273,12 +272,10 @@ class AnalysisPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.setWordWrap(False)
         layout.addWidget(self.table, 1)
-        self.totals = TextPane(lines=2)
+        self.totals = TextPane(lines=3)  # the totals wrap to two lines in a narrow dock; one line for a warning
         layout.addWidget(self.totals)
         self._syncing = False
-        self.freeze: str | None = None  # the training option the records assume (body[N]; None: nothing frozen)
-        self.report: Report | None = None  # the records shown: the evaluation's, at the freeze point
-        self.freeze_problem = ""  # why the freeze point does not fit the network
+        self.report: Report | None = None  # the records shown (the evaluation's, at the freeze point)
         self._shown_path = ""  # the selection last scrolled to
         self._sized: set[str] = set()
         self.mode.currentTextChanged.connect(self._mode_changed)
@@ -291,31 +288,8 @@ class AnalysisPanel(QWidget):
     def model(self) -> RecordModel:
         return self.models[self.mode.currentText()]
 
-    def set_freeze(self, freeze: str | None) -> None:
-        """Show the analysis at the training option ``freeze`` (None: nothing frozen)."""
-        if freeze != self.freeze:
-            self.freeze = freeze
-            if self.hub.evaluation is not None:
-                self.show_evaluation(self.hub.evaluation)
-
-    def _at_freeze(self, ev: Evaluation) -> Report | None:
-        """The evaluation's report at the freeze point. Stale (shapes fail), the last one shown is kept; a
-        freeze point the network lacks leaves nothing frozen and says why (``freeze_problem``)."""
-        self.freeze_problem = ""
-        if self.freeze is None or ev.shown is None:
-            return ev.shown
-        if ev.stale:  # the last valid analysis: as shown at this freeze point, when it was
-            kept = self.report
-            return kept if kept is not None and kept.graph is ev.shown.graph and kept.freeze == self.freeze \
-                else ev.shown
-        try:  # the evaluation's expansion: every block's counts come from its cache
-            return analyze(ev.spec, expansion=ev.expansion, freeze=self.freeze)
-        except ConvSmithError as e:
-            self.freeze_problem = str(e)
-            return ev.shown
-
     def show_evaluation(self, ev: Evaluation) -> None:
-        rep = self.report = self._at_freeze(ev)
+        rep = self.report = ev.shown
         self._syncing = True
         for mode, model in self.models.items():
             if mode != self.mode.currentText():
@@ -327,7 +301,7 @@ class AnalysisPanel(QWidget):
         if self.mode.currentText() not in self._sized and rep is not None:
             self._sized.add(self.mode.currentText())
             self.table.resizeColumnsToContents()
-        self.totals.setText(self.totals_text(ev, rep, self.freeze_problem))
+        self.totals.setText(self.totals_text(ev))
         self.show_selection(self.hub.selection)
 
     def _rows_on_screen(self) -> range:
@@ -339,8 +313,9 @@ class AnalysisPanel(QWidget):
         return range(top, (bottom if bottom >= 0 else self.model.rowCount() - 1) + 1)
 
     @staticmethod
-    def totals_text(ev: Evaluation, rep: Report | None, freeze_problem: str = "") -> str:
-        """The totals of ``rep`` (the evaluation's report at the freeze point) and what is wrong, in red."""
+    def totals_text(ev: Evaluation) -> str:
+        """The totals of the evaluation's report (at the freeze point) and what is wrong, in red."""
+        rep = ev.shown
         if rep is None:
             return "<span style='color:#c5221f'>No analysis: " + "; ".join(map(str, ev.problems)) + "</span>"
         t, rf = rep.totals, rep.receptive_field
@@ -354,8 +329,9 @@ class AnalysisPanel(QWidget):
                 f"RF {ge}{hw(rf.size)} at <tt>{rf.layer}</tt>, jump {hw(rf.jump)}")
         if t.lower_bound:
             text += f"<br><span style='color:#c5221f'>Lower bounds: not counted {', '.join(t.unknown_ops)}</span>"
-        if freeze_problem:
-            text += f"<br><span style='color:#c5221f'>Nothing frozen: {html.escape(freeze_problem)}</span>"
+        if ev.freeze_problem:  # first, like the stale warning: a long totals line must not push it out of view
+            text = (f"<span style='color:#c5221f'>Nothing frozen: {html.escape(ev.freeze_problem)}</span><br>"
+                    + text)
         if ev.stale:
             text = ("<span style='color:#c5221f'>Shapes fail — showing the last valid analysis. "
                     + "; ".join(map(str, ev.problems)) + "</span><br>" + text)

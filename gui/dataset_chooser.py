@@ -304,6 +304,8 @@ class DatasetChooser(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self.status.setText(f"cannot load: {error}")
+        if self.strip is not None:  # no pictures of the dataset chosen before under a source that fails
+            self.strip.show_samples([], [])
 
     def load_now(self) -> None:
         """Load the preview at once (no debounce)."""

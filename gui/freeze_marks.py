@@ -1,7 +1,7 @@
 """Freezing shown in the designer: the Network editor's right-click "Freeze up to here" sets the training
-option ``freeze`` to that top-level block; the analysis table then shows the analysis at that freeze point
-(``AnalysisPanel.set_freeze``), and the blocks that analysis marks frozen are marked (tinted, with a tooltip)
-in the editor for as long as the option says so."""
+option ``freeze`` to that top-level block; the designer then analyses at that freeze point (``Hub.set_freeze``:
+the table shows it), and the blocks that analysis marks frozen are marked (tinted, with a tooltip) in the editor
+for as long as the option says so."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from PyQt6.QtGui import QAction, QBrush, QColor
 
 from analysis.records import Report
 from arch.paths import body, top_index
-from gui.analysis_table import AnalysisPanel
 from gui.editor import NetworkEditor
 from gui.session import Hub
 from gui.train_form import TrainForm
@@ -22,11 +21,6 @@ class FreezeMarks(QObject):
     def __init__(self, editor: NetworkEditor, hub: Hub, form: TrainForm) -> None:
         super().__init__(editor)
         self.editor, self.hub, self.form = editor, hub, form
-        # the designer's analysis table, beside the editor in the same window: it analyses at the freeze point
-        panel = editor.window().findChild(AnalysisPanel)
-        if panel is None:
-            raise RuntimeError("the designer's analysis table is not in the editor's window")
-        self.panel: AnalysisPanel = panel
         self.summary = ""  # "frozen for training up to body[3]: N parameters frozen, M trainable"
         self._marked: set[str] = set()  # rows tinted now
         self.action = QAction("Freeze up to here", editor)
@@ -53,7 +47,8 @@ class FreezeMarks(QObject):
 
     def _report(self) -> Report | None:
         """The analysis at the freeze point as set (None: no valid analysis, or nothing frozen)."""
-        report = self.panel.report
+        evaluation = self.hub.evaluation
+        report = evaluation.shown if evaluation is not None else None
         return report if report is not None and report.freeze is not None else None
 
     def counts(self) -> tuple[int, int] | None:
@@ -63,13 +58,14 @@ class FreezeMarks(QObject):
         return None if report is None else (report.totals.trainable_params, report.totals.frozen_params)
 
     def mark(self) -> None:
-        self.panel.set_freeze(self.form.values().get("freeze") or None)
+        self.hub.set_freeze(self.form.values().get("freeze") or None)  # re-analyses (and calls back) on a change
         last, report = self.frozen_up_to(), self._report()
         words = "" if report is None else (f": {report.totals.frozen_params:,} parameters frozen, "
                                            f"{report.totals.trainable_params:,} trainable")
         self.summary = f"frozen for training up to {body(last)}{words}" if last is not None else ""
-        if self.panel.freeze_problem:  # a freeze point the network lacks: training would refuse it
-            self.summary = self.panel.freeze_problem
+        problem = self.hub.evaluation.freeze_problem if self.hub.evaluation is not None else ""
+        if problem:  # a freeze point the network lacks: training would refuse it
+            self.summary = problem
         # only the rows frozen now and the ones marked before are touched: after an edit of a large network
         # with nothing frozen this is nothing, not 2,000 items made dirty
         tops = {top_index(b.path) for b in report.blocks if b.frozen and b.parent is None} if report else set()

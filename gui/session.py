@@ -61,6 +61,7 @@ class Session(QObject):
         super().__init__(parent)
         self.document = document
         self.undo = QUndoStack(self)
+        self.freeze: str | None = None  # the training option the analysis assumes (Hub.set_freeze)
         self.evaluation: Evaluation = evaluate(document.spec)
         self.selection = ""
         self._evaluated_revision = document.revision
@@ -72,10 +73,17 @@ class Session(QObject):
     def _on_document(self, doc: Document) -> None:
         if doc.revision != self._evaluated_revision:
             self._evaluated_revision = doc.revision
-            self.evaluation = evaluate(doc.spec, self.evaluation)
+            self.evaluation = evaluate(doc.spec, self.evaluation, self.freeze)
             self._keep_selection_valid()
             self.evaluated.emit(self.evaluation)
         self.document_changed.emit()
+
+    def set_freeze(self, freeze: str | None) -> None:
+        """Analyse at another freeze point (the spec is unchanged: every block's counts come from the cache)."""
+        if freeze != self.freeze:
+            self.freeze = freeze
+            self.evaluation = evaluate(self.document.spec, self.evaluation, freeze)
+            self.evaluated.emit(self.evaluation)
 
     def _keep_selection_valid(self) -> None:
         index = paths.top_index(self.selection)
@@ -114,6 +122,7 @@ class Hub(QObject):
         super().__init__(parent)
         self.session: Session | None = None
         self.undo_group = QUndoGroup(self)
+        self.freeze: str | None = None  # the training option freeze, for every document's analysis
 
     def set_session(self, session: Session | None) -> None:
         if session is self.session:
@@ -124,6 +133,7 @@ class Hub(QObject):
         self.session = session
         self.undo_group.setActiveStack(session.undo if session is not None else None)
         if session is not None:
+            session.set_freeze(self.freeze)  # before the links: its evaluation is emitted once, below
             for signal, slot in self._links(session):
                 signal.connect(slot)
             self.session_changed.emit(session)
@@ -136,6 +146,12 @@ class Hub(QObject):
     def _links(self, session: Session) -> list[tuple[Any, Any]]:
         return [(session.evaluated, self.evaluated), (session.selected, self.selected),
                 (session.document_changed, self.document_changed)]
+
+    def set_freeze(self, freeze: str | None) -> None:
+        """The training option freeze changed: the current document is analysed at it (the others when shown)."""
+        self.freeze = freeze
+        if self.session is not None:
+            self.session.set_freeze(freeze)
 
     @property
     def evaluation(self) -> Evaluation | None:

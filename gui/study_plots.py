@@ -11,10 +11,10 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QTimer, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from gui.plots import GREY, colour, decade_ticks, make_plot, pen
-from gui.widgets import TextPane
+from gui.widgets import TextPane, labelled
 from search.config import OBJECTIVES
 from search.records import State, TrialRecord, best_so_far, pareto_front
 
@@ -73,10 +73,7 @@ class StudyPlots(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.history, 1)
         middle = QVBoxLayout()
-        head = QHBoxLayout()
-        head.addWidget(QLabel("cost"))
-        head.addWidget(self.cost, 1)
-        middle.addLayout(head)
+        middle.addLayout(labelled("cost", self.cost))
         middle.addWidget(self.pareto, 1)
         row.addLayout(middle, 1)
         row.addWidget(self.curves, 1)

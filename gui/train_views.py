@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 from analysis import Report
 from analysis.formats import hw
 from gui.plots import GREY, ImagePane, Series, colour, make_plot, pen
+from gui.widgets import labelled
 
 if TYPE_CHECKING:
     from training.snapshot import Snapshot  # torch: imported when training starts, not with the window
@@ -193,10 +194,7 @@ class PerClassView(QWidget):
         self.epochs: list[tuple[int, list[float | None]]] = []  # (epoch, accuracy per class), in order
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Epoch"))
-        head.addWidget(self.epoch, 1)
-        layout.addLayout(head)
+        layout.addLayout(labelled("Epoch", self.epoch))
         layout.addWidget(self.table, 1)
         layout.addWidget(self.caption)
         self.epoch.currentIndexChanged.connect(lambda _i: self._draw())
@@ -298,10 +296,7 @@ class LearnedPanel(QWidget):
         self.last: Snapshot | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Layer"))
-        head.addWidget(self.layer, 1)
-        layout.addLayout(head)
+        layout.addLayout(labelled("Layer", self.layer))
         grid = QGridLayout()
         grid.addWidget(self.first, 0, 0)
         grid.addWidget(self.chosen, 0, 1)

@@ -91,8 +91,11 @@ class TrainingTab(QWidget):
         self.analysing = Runner("analysis", self)
         self.drawing = Runner("visuals", self)
         self.preloader = Runner("preload", self)
-        QTimer.singleShot(500, lambda: self.preloader.submit(lambda _job: [importlib.import_module(m) for m in PRELOAD],
-                                                             lambda _modules: None))
+        preload = QTimer(self)  # a child: it dies with the tab (a bare singleShot lambda fired into a closed window)
+        preload.setSingleShot(True)
+        preload.timeout.connect(lambda: self.preloader.submit(
+            lambda _job: [importlib.import_module(m) for m in PRELOAD], lambda _modules: None))
+        preload.start(500)
 
         self.network = QLabel()
         self.network.setWordWrap(True)
@@ -256,8 +259,8 @@ class TrainingTab(QWidget):
     def _may_leave(self, action: str, doc: Document) -> bool:
         """Workspace guard: switching away from (or closing) the document being trained asks what to do."""
         job = self.job
-        if job is None or self.background or self.job_document is None:
-            return True
+        if job is None or job.cancelled() or self.background or self.job_document is None:
+            return True  # nothing running, or a run already told to stop or to go on in the background
         if action == "switch" and doc is self.job_document:
             return True
         if action == "close" and doc is not self.job_document:
@@ -278,7 +281,7 @@ class TrainingTab(QWidget):
     def may_close(self) -> bool:
         """Closing the window during a run: keep it going in the background (the window hides and the app
         quits when it ends), stop it, or cancel the close."""
-        if self.job is None:
+        if self.job is None or self.job.cancelled():
             return True
         name = self.job_document.spec.name if self.job_document is not None else "A network"
         answer = self.window_.dialogs.ask_running(self.window_, name, "close the window")

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QSize, Qt
-from PyQt6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 ERROR_COLOUR = "#c02020"  # what the person must fix: error labels and the border of a refused field
+
+
+def labelled(name: str, picker: QWidget) -> QHBoxLayout:
+    """A row of a picker (epoch, layer, cost) after its name, the picker taking the width."""
+    row = QHBoxLayout()
+    row.addWidget(QLabel(name))
+    row.addWidget(picker, 1)
+    return row
 
 
 class ErrorLabel(QLabel):

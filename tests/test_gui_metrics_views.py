@@ -14,8 +14,7 @@ from PyQt6.QtCore import Qt
 from arch.spec import parse_spec
 from gui.runs_panel import TOP5_COLUMN
 from gui.train_views import TOP5, PerClassView, percent
-from tests.test_gui_designer import make_window
-from tests.test_gui_training import DATA, SPEC, prepare
+from tests.test_gui_training import DATA, SPEC, prepare, training_window
 from tests.test_training_support import tiny_source, tiny_spec
 from training import load_checkpoint, load_data
 from training.config import TrainConfig
@@ -81,12 +80,7 @@ def test_records_hold_the_recounted_top5_and_per_class_accuracy(tmp_path) -> Non
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    w.open_spec(parse_spec(SPEC6))
-    tab = w.pages_extra.training
-    tab.runs.root.setText(str(tmp_path / "runs"))
-    w.pages_extra.show(tab)
-    return w
+    return training_window(qtbot, tmp_path, SPEC6)
 
 
 def test_top5_curve_column_and_per_class_table_live_and_for_a_past_run(qtbot, window) -> None:

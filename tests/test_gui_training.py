@@ -24,14 +24,19 @@ SPEC = {"format": "convsmith/1", "name": "tiny", "input": [1, 16, 16], "num_clas
     {"block": "classifier"}]}
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
+def training_window(qtbot, tmp_path, spec: dict):
+    """The app on ``spec``, its Training tab shown, runs kept under tmp_path."""
     w = make_window(qtbot, tmp_path)
-    w.open_spec(parse_spec(SPEC))
+    w.open_spec(parse_spec(spec))
     tab = w.pages_extra.training
     tab.runs.root.setText(str(tmp_path / "runs"))
     w.pages_extra.show(tab)
     return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return training_window(qtbot, tmp_path, SPEC)
 
 
 def prepare(qtbot, tab, data: str = DATA, epochs: int = 1, batch: int = 16) -> None:
@@ -131,6 +136,17 @@ def test_stop_mid_run_then_continue_and_overlay(qtbot, window) -> None:
     assert len(acc_item.getOriginalDataset()[0]) == len(load_history(stopped).epochs)
     tab.runs.set_checked(str(stopped), False)
     assert stopped.name not in tab.curves.overlays
+
+
+def test_a_source_that_fails_shows_no_pictures_of_the_one_before(qtbot, window) -> None:
+    tab = window.pages_extra.training
+    prepare(qtbot, tab)
+    assert tab.chooser.strip.pictures
+    tab.chooser.set_source("multilabel:/no/such/folder")
+    tab.chooser.load_now()
+    qtbot.waitUntil(lambda: "cannot load" in tab.chooser.status.text(), timeout=30_000)
+    assert "no such folder" in tab.chooser.status.text()
+    assert tab.chooser.strip.pictures == [] and tab.chooser.strip.buttons == []
 
 
 def test_bad_input_is_refused_with_the_reason(qtbot, window) -> None:

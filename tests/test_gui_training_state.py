@@ -85,6 +85,25 @@ def test_item02_closing_the_window_mid_run_asks(qtbot, window) -> None:
     assert json.loads((run / "run.json").read_text())["status"] == "cancelled"
 
 
+def test_closing_the_window_mid_run_with_two_documents_asks_once(qtbot, window) -> None:
+    """"Stop the run" answers for the whole close: asking about another document's unsaved changes then
+    switches to it without asking again about a run already told to stop (found driving the app under Xvfb)."""
+    tab = window.pages_extra.training
+    a = window.document
+    window.open_spec(parse_spec(OTHER), dirty=True)
+    window.workspace.set_current(a)
+    prepare(qtbot, tab, "synthetic:shapes?n=1200&size=16&channels=1&classes=4", epochs=400)
+    asked = answer(window, "stop")  # a second question would find no answer and fail
+    window.dialogs.confirm_discard = lambda parent, name: "discard"
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert tab.running()
+    assert window.close()
+    assert asked == ["tiny: close the window"]
+    qtbot.waitUntil(lambda: not tab.running(), timeout=60_000)
+    (run,) = tab.runs.folder().iterdir()
+    assert json.loads((run / "run.json").read_text())["status"] == "cancelled"
+
+
 def test_item05_runs_table_is_live_and_a_past_run_shows_what_it_learned(qtbot, window) -> None:
     tab = window.pages_extra.training
     prepare(qtbot, tab, "synthetic:shapes?n=600&size=16&channels=1&classes=4", epochs=3)

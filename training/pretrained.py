@@ -100,7 +100,9 @@ def read_weights(source: str | Path, online: bool | None = None) -> tuple[dict[s
 def _download(url: str, dst: Path) -> dict[str, torch.Tensor]:
     """Fetch ``url`` into ``dst`` whole or not at all: written to a temporary file beside it, checked (every byte
     the server announced, the sha256 prefix in ``dst``'s name, a state_dict inside), then renamed into place, so
-    that a broken download never stays in the cache to be loaded later. A failed check raises ValueError."""
+    that a broken download never stays in the cache to be loaded later. A failed check raises ValueError. Not
+    torch.hub.download_url_to_file: it has no timeout (a server that stops answering would hang the run) and
+    would put a file that is no state_dict into the cache."""
     request = urllib.request.Request(url, headers={"User-Agent": "convsmith"})  # ValueError: not a URL
     dst.parent.mkdir(parents=True, exist_ok=True)
     part = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.partial")  # the umask's permissions, as torch hub's
